@@ -1,0 +1,27 @@
+#include "errno_error.h"
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+namespace virtnode {
+
+Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall, const std::string& path) {
+  // glibc's own errno names ("ENOENT"), so the addon needs Node-API alone and no libuv headers
+  // (cmake-js builds against node-api-headers, which ship none).
+  char unknown[24];
+  const char* known = strerrorname_np(err);
+  if (known == nullptr) std::snprintf(unknown, sizeof(unknown), "errno %d", err);
+  const std::string name = known != nullptr ? known : unknown;
+  std::string message = name + ": " + std::strerror(err) + ", " + syscall;
+  if (!path.empty()) message += " '" + path + "'";
+  Napi::Error error = Napi::Error::New(env, message);
+  Napi::Object obj = error.Value();
+  obj.Set("code", Napi::String::New(env, name));
+  obj.Set("errno", Napi::Number::New(env, -err));
+  obj.Set("syscall", Napi::String::New(env, syscall));
+  if (!path.empty()) obj.Set("path", Napi::String::New(env, path));
+  return error;
+}
+
+}  // namespace virtnode
