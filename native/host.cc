@@ -5,7 +5,9 @@
 
 #include <cerrno>
 #include <climits>
+#include <memory>
 #include <string>
+#include <utility>
 
 #include "errno_error.h"
 
@@ -26,40 +28,66 @@ int QueryHost(HostInfo* out) {
   return 0;
 }
 
-Napi::Object ToObject(Napi::Env env, const HostInfo& h) {
-  Napi::Object obj = Napi::Object::New(env);
-  obj.Set("sysname", h.sysname);
-  obj.Set("nodename", h.nodename);
-  obj.Set("release", h.release);
-  obj.Set("version", h.version);
-  obj.Set("machine", h.machine);
-  obj.Set("hostname", h.hostname);
-  return obj;
+// Node-API refuses calls into the engine (napi_pending_exception) once their environment is being
+// torn down, e.g. a worker thread terminated while a call is in flight, and that can happen at any
+// moment from another thread. node-addon-api's wrappers answer each refusal by building an Error,
+// which a dying engine does not survive; so the code below that builds and settles results uses
+// plain Node-API statuses and stops quietly at the first failure.
+
+// Whether the environment still runs JavaScript: with no exception pending, a refused lookup on
+// the global object means it is shutting down.
+bool CanRunJs(napi_env env) {
+  napi_value global;
+  bool has = false;
+  return napi_get_global(env, &global) == napi_ok && napi_has_named_property(env, global, "Object", &has) == napi_ok;
 }
 
-class UnameWorker : public Napi::AsyncWorker {
- public:
-  explicit UnameWorker(Napi::Env env)
-      : Napi::AsyncWorker(env, "virtnode:uname"), deferred_(Napi::Promise::Deferred::New(env)) {}
-
-  Napi::Promise Promise() const { return deferred_.Promise(); }
-
-  void Execute() override { err_ = QueryHost(&info_); }
-
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (err_ != 0) {
-      deferred_.Reject(ErrnoError(env, err_, "uname").Value());
-    } else {
-      deferred_.Resolve(ToObject(env, info_));
-    }
+napi_status ToObject(napi_env env, const HostInfo& h, napi_value* out) {
+  const std::pair<const char*, const std::string*> fields[] = {
+      {"sysname", &h.sysname}, {"nodename", &h.nodename}, {"release", &h.release},
+      {"version", &h.version}, {"machine", &h.machine},   {"hostname", &h.hostname},
+  };
+  napi_status status = napi_create_object(env, out);
+  for (const auto& [key, value] : fields) {
+    napi_value text;
+    if (status == napi_ok) status = napi_create_string_utf8(env, value->data(), value->size(), &text);
+    if (status == napi_ok) status = napi_set_named_property(env, *out, key, text);
   }
+  return status;
+}
 
- private:
-  Napi::Promise::Deferred deferred_;
-  HostInfo info_;
-  int err_ = 0;
+// A call that failed inside Node-API: report it while JavaScript can still see it.
+Napi::Value CallFailed(Napi::Env env, const char* what) {
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && !pending && CanRunJs(env)) {
+    Napi::Error::New(env, std::string(what) + ": a Node-API call failed").ThrowAsJavaScriptException();
+  }
+  return Napi::Value();
+}
+
+struct UnameRequest {
+  napi_async_work work = nullptr;
+  napi_deferred deferred = nullptr;
+  HostInfo info;
+  int err = 0;
 };
+
+void ExecuteUname(napi_env, void* data) {
+  auto* request = static_cast<UnameRequest*>(data);
+  request->err = QueryHost(&request->info);
+}
+
+void CompleteUname(napi_env env, napi_status status, void* data) {
+  std::unique_ptr<UnameRequest> request(static_cast<UnameRequest*>(data));
+  napi_delete_async_work(env, request->work);
+  if (status != napi_ok) return;
+  if (request->err != 0) {
+    if (CanRunJs(env)) napi_reject_deferred(env, request->deferred, ErrnoError(env, request->err, "uname").Value());
+    return;
+  }
+  napi_value result;
+  if (ToObject(env, request->info, &result) == napi_ok) napi_resolve_deferred(env, request->deferred, result);
+}
 
 }  // namespace
 
@@ -71,14 +99,27 @@ Napi::Value HostUname(const Napi::CallbackInfo& info) {
     ErrnoError(env, err, "uname").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  return ToObject(env, h);
+  napi_value result;
+  if (ToObject(env, h, &result) != napi_ok) return CallFailed(env, "hostUname");
+  return Napi::Value(env, result);
 }
 
 Napi::Value HostUnameAsync(const Napi::CallbackInfo& info) {
-  auto* worker = new UnameWorker(info.Env());
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
+  Napi::Env env = info.Env();
+  auto request = std::make_unique<UnameRequest>();
+  napi_value promise, name;
+  if (napi_create_promise(env, &request->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "virtnode:uname", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, nullptr, name, ExecuteUname, CompleteUname, request.get(), &request->work) !=
+          napi_ok) {
+    return CallFailed(env, "hostUnameAsync");
+  }
+  if (napi_queue_async_work(env, request->work) != napi_ok) {
+    napi_delete_async_work(env, request->work);
+    return CallFailed(env, "hostUnameAsync");
+  }
+  request.release();  // CompleteUname owns it now
+  return Napi::Value(env, promise);
 }
 
 }  // namespace virtnode

@@ -78,6 +78,10 @@ export const VIR_DOMAIN_CRASHED_LAST = 2;
 export const VIR_DOMAIN_PMSUSPENDED_UNKNOWN = 0;
 export const VIR_DOMAIN_PMSUSPENDED_LAST = 1;
 
+// virDomainPMSuspendedDiskReason
+export const VIR_DOMAIN_PMSUSPENDED_DISK_UNKNOWN = 0;
+export const VIR_DOMAIN_PMSUSPENDED_DISK_LAST = 1;
+
 // virConnectListAllDomainsFlags
 export const VIR_CONNECT_LIST_DOMAINS_ACTIVE = 1;
 export const VIR_CONNECT_LIST_DOMAINS_INACTIVE = 2;
@@ -112,6 +116,20 @@ export const VIR_DOMAIN_DEVICE_MODIFY_FORCE = 4;
 export const VIR_DOMAIN_AFFECT_CURRENT = 0;
 export const VIR_DOMAIN_AFFECT_LIVE = 1;
 export const VIR_DOMAIN_AFFECT_CONFIG = 2;
+
+// virDomainVcpuFlags
+export const VIR_DOMAIN_VCPU_CURRENT = 0;
+export const VIR_DOMAIN_VCPU_LIVE = 1;
+export const VIR_DOMAIN_VCPU_CONFIG = 2;
+export const VIR_DOMAIN_VCPU_MAXIMUM = 4;
+export const VIR_DOMAIN_VCPU_GUEST = 8;
+export const VIR_DOMAIN_VCPU_HOTPLUGGABLE = 16;
+
+// virDomainMemoryModFlags
+export const VIR_DOMAIN_MEM_CURRENT = 0;
+export const VIR_DOMAIN_MEM_LIVE = 1;
+export const VIR_DOMAIN_MEM_CONFIG = 2;
+export const VIR_DOMAIN_MEM_MAXIMUM = 4;
 
 // virDomainCreateFlags
 export const VIR_DOMAIN_NONE = 0;

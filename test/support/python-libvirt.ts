@@ -1,0 +1,36 @@
+// libvirt 9.0 itself, through Debian's python3-libvirt, as the oracle for foundation tests: a test
+// that needs it skips with a message naming the package when it is missing.
+import { spawnSync } from 'node:child_process';
+
+/** Debian's interpreter: the `python3` first on PATH may be another one, without libvirt. */
+export const PYTHON = '/usr/bin/python3';
+
+let available: boolean | undefined;
+
+export function hasPythonLibvirt(): boolean {
+  available ??= spawnSync(PYTHON, ['-c', 'import libvirt'], { stdio: 'ignore' }).status === 0;
+  return available;
+}
+
+/** Skips the calling mocha test or hook when python3-libvirt is not installed. */
+export function requirePythonLibvirt(ctx: Mocha.Context): void {
+  if (!hasPythonLibvirt()) {
+    console.log('    (skipped: needs libvirt-python; install the Debian package python3-libvirt)');
+    ctx.skip();
+  }
+}
+
+/** Runs a python script (with libvirt importable) that prints one JSON document; returns it. */
+export function runPythonJSON<T>(script: string, args: string[] = []): T {
+  const result = spawnSync(PYTHON, ['-c', script, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (result.status !== 0) throw new Error(`python3 failed (${result.status}):\n${result.stderr}`);
+  return JSON.parse(result.stdout) as T;
+}
+
+/** The fields of a libvirt error as python's libvirtError reports them. */
+export const PYTHON_ERROR_FIELDS = `
+def error_fields(e):
+    return dict(code=e.get_error_code(), domain=e.get_error_domain(), level=e.get_error_level(),
+                message=e.get_error_message(), str1=e.get_str1(), str2=e.get_str2(),
+                str3=e.get_str3(), int1=e.get_int1(), int2=e.get_int2())
+`;
