@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "host.h"
+#include "qmp.h"
 
 #ifndef VIRTNODE_ADDON_VERSION
 #error "VIRTNODE_ADDON_VERSION must be defined by the build (binding.gyp / CMakeLists.txt)"
@@ -15,6 +16,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
   exports.Set("hostUname", Napi::Function::New(env, virtnode::HostUname, "hostUname"));
   exports.Set("hostUnameAsync", Napi::Function::New(env, virtnode::HostUnameAsync, "hostUnameAsync"));
+  exports.Set("qmpConnect", Napi::Function::New(env, virtnode::QmpConnect, "qmpConnect"));
+  exports.Set("qmpStart", Napi::Function::New(env, virtnode::QmpStart, "qmpStart"));
+  exports.Set("qmpSend", Napi::Function::New(env, virtnode::QmpSend, "qmpSend"));
+  exports.Set("qmpSetRef", Napi::Function::New(env, virtnode::QmpSetRef, "qmpSetRef"));
+  exports.Set("qmpClose", Napi::Function::New(env, virtnode::QmpClose, "qmpClose"));
   return exports;
 }
 
