@@ -74,11 +74,19 @@ class ParseFailure {
   ) {}
 }
 
-const NAME_START = /[A-Za-z_:\u00C0-\uFFFF]/;
-const NAME_CHAR = /[A-Za-z0-9_:.\-\u00B7\u00C0-\uFFFF]/;
+// Name characters, tested on UTF-16 code units: [A-Za-z_:\u00C0-\uFFFF] to start,
+// plus [0-9.\-\u00B7] after the first.
+function isNameStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 58 || c >= 0xc0;
+}
 
-function isBlank(c: string): boolean {
-  return c === ' ' || c === '\t' || c === '\n' || c === '\r';
+function isNameChar(c: number): boolean {
+  return isNameStart(c) || (c >= 48 && c <= 57) || c === 46 || c === 45 || c === 0xb7;
+}
+
+/** Code units that end a fast text run: markup, references, CR, controls and surrogates. */
+function endsTextRun(c: number): boolean {
+  return c < 0x20 || c === 60 || c === 38 || c === 62 || (c >= 0xd800 && c <= 0xdfff) || c >= 0xfffe;
 }
 
 function isXmlChar(cp: number): boolean {
@@ -96,6 +104,9 @@ const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', apos: "
 
 class Parser {
   private pos = 0;
+  /** lineAt() resumes counting from the last position it was asked about. */
+  private linePos = 0;
+  private lineNo = 1;
 
   constructor(private readonly s: string) {}
 
@@ -104,13 +115,29 @@ class Parser {
   }
 
   private lineAt(pos: number): number {
-    let line = 1;
-    for (let i = 0; i < pos && i < this.s.length; i++) if (this.s.charCodeAt(i) === 10) line++;
+    if (pos < this.linePos) {
+      this.linePos = 0;
+      this.lineNo = 1;
+    }
+    const end = Math.min(pos, this.s.length);
+    let line = this.lineNo;
+    for (let i = this.s.indexOf('\n', this.linePos); i >= 0 && i < end; i = this.s.indexOf('\n', i + 1)) line++;
+    if (end >= this.linePos) {
+      this.linePos = end;
+      this.lineNo = line;
+    }
     return line;
   }
 
   private skipBlanks(): void {
-    while (this.pos < this.s.length && isBlank(this.s[this.pos])) this.pos++;
+    const s = this.s;
+    let p = this.pos;
+    for (;;) {
+      const c = s.charCodeAt(p);
+      if (c !== 32 && c !== 10 && c !== 9 && c !== 13) break;
+      p++;
+    }
+    this.pos = p;
   }
 
   private startsWith(t: string): boolean {
@@ -161,9 +188,9 @@ class Parser {
 
   private name(): string {
     const start = this.pos;
-    if (this.pos >= this.s.length || !NAME_START.test(this.s[this.pos])) return '';
+    if (this.pos >= this.s.length || !isNameStart(this.s.charCodeAt(this.pos))) return '';
     this.pos++;
-    while (this.pos < this.s.length && NAME_CHAR.test(this.s[this.pos])) this.pos++;
+    while (this.pos < this.s.length && isNameChar(this.s.charCodeAt(this.pos))) this.pos++;
     return this.s.slice(start, this.pos);
   }
 
@@ -178,18 +205,19 @@ class Parser {
     if (name === '') this.fail('StartTag: invalid element name');
     const attrs = new Map<string, string>();
     for (;;) {
-      const hadBlank = this.pos < this.s.length && isBlank(this.s[this.pos]);
+      const before = this.pos;
       this.skipBlanks();
+      const hadBlank = this.pos > before;
       if (this.pos >= this.s.length) {
         this.fail(attrs.size > 0 ? 'attributes construct error' : `Couldn't find end of Start Tag ${name} line ${line}`);
       }
-      const c = this.s[this.pos];
-      if (c === '>' || c === '/') break;
+      const c = this.s.charCodeAt(this.pos);
+      if (c === 62 /* > */ || c === 47 /* / */) break;
       if (!hadBlank) this.fail('attributes construct error');
       const attrName = this.name();
       if (attrName === '') this.fail('attributes construct error');
       this.skipBlanks();
-      if (this.s[this.pos] !== '=') this.fail(`Specification mandates value for attribute ${attrName}`);
+      if (this.s.charCodeAt(this.pos) !== 61 /* = */) this.fail(`Specification mandates value for attribute ${attrName}`);
       this.pos++;
       this.skipBlanks();
       const value = this.attrValue();
@@ -220,10 +248,6 @@ class Parser {
 
   private content(el: XmlElement, depth: number): void {
     let text = '';
-    const flush = (): void => {
-      if (text !== '') el.children.push({ text });
-      text = '';
-    };
     for (;;) {
       if (this.pos >= this.s.length) {
         this.fail(`Premature end of data in tag ${el.name} line ${el.line}`);
@@ -231,7 +255,7 @@ class Parser {
       const c = this.s[this.pos];
       if (c === '<') {
         if (this.startsWith('</')) {
-          flush();
+          if (text !== '') el.children.push({ text });
           return;
         }
         if (this.startsWith('<!--')) {
@@ -254,12 +278,21 @@ class Parser {
         if (this.startsWith('<!')) {
           this.fail('DOCTYPE and other declarations are not allowed inside an element', this.pos, VIR_ERR_XML_ERROR);
         }
-        flush();
+        if (text !== '') el.children.push({ text });
+        text = '';
         el.children.push(this.element(depth + 1));
         continue;
       }
       if (c === '&') {
         text += this.reference();
+        continue;
+      }
+      // Plain characters are taken as one slice; anything special goes through the checks below.
+      let end = this.pos;
+      while (end < this.s.length && !endsTextRun(this.s.charCodeAt(end))) end++;
+      if (end > this.pos) {
+        text += this.s.slice(this.pos, end);
+        this.pos = end;
         continue;
       }
       const cp = this.s.codePointAt(this.pos)!;
@@ -319,6 +352,17 @@ class Parser {
         v += this.reference();
         continue;
       }
+      let end = this.pos;
+      while (end < this.s.length) {
+        const u = this.s.charCodeAt(end);
+        if (u === 39 || u === 34 || endsTextRun(u)) break;
+        end++;
+      }
+      if (end > this.pos) {
+        v += this.s.slice(this.pos, end);
+        this.pos = end;
+        continue;
+      }
       const cp = this.s.codePointAt(this.pos)!;
       if (!isXmlChar(cp)) this.fail(`invalid character in attribute value`);
       // Attribute value normalisation: each white-space character becomes a space.
@@ -366,8 +410,12 @@ export function parseXML(text: string, docName: string, from: number = VIR_FROM_
   }
 }
 
+const NEEDS_ESCAPE = /[<>&"'\x00-\x08\x0b\x0c\x0e-\x1f]/;
+
 /** libvirt's virBufferEscapeString for XML: markup characters escaped, other controls dropped. */
 export function escapeXML(value: string): string {
+  // Most values need nothing: skip the per-character walk for them.
+  if (!NEEDS_ESCAPE.test(value)) return value;
   let out = '';
   for (const ch of value) {
     switch (ch) {
@@ -405,6 +453,8 @@ function formatAttrs(attrs: Attrs | undefined): string {
   return s;
 }
 
+const PADS: readonly string[] = Array.from({ length: 16 }, (_, i) => '  '.repeat(i));
+
 /** Builds libvirt-style XML: two-space indentation, single-quoted attributes. */
 export class XmlWriter {
   private readonly lines: string[] = [];
@@ -415,7 +465,7 @@ export class XmlWriter {
   }
 
   private pad(): string {
-    return '  '.repeat(this.depth);
+    return PADS[this.depth] ?? '  '.repeat(this.depth);
   }
 
   /** <name attrs> and one level deeper. */
