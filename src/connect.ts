@@ -21,6 +21,7 @@ import {
   VIR_FROM_NODEDEV,
   VIR_FROM_NONE,
   VIR_FROM_QEMU,
+  VirError,
   virError,
 } from './error';
 import { libVersionNumber } from './version';
@@ -52,13 +53,33 @@ interface Registration<E> {
   eventID: number;
   filter: string | null;
   deliver: (event: E) => void;
+  /** The caller's function, to refuse registering the same one twice (libvirt compares cb and opaque). */
+  callback?: unknown;
 }
 
 /**
- * Callback ids are handed out from one counter per process, as libvirt does for the event
- * state every connection of a process shares.
+ * Callback ids for drivers without an event state of their own: one counter per process, from 0
+ * as libvirt's virObjectEventState numbers them.
  */
-let nextCallbackID = 1;
+let nextCallbackID = 0;
+
+/**
+ * Deliveries wait in one process-wide queue so that, as in libvirt's event loop, each event
+ * reaches every callback of every connection in registration (callback id) order before the
+ * next event. A driver hands the same event object to each connection's listener; its first
+ * sighting numbers it.
+ */
+const eventSequence = new WeakMap<object, number>();
+let nextEventSequence = 0;
+let pendingDeliveries: Array<{ seq: number; id: number; run: () => unknown }> = [];
+let flushScheduled = false;
+
+function flushDeliveries(): void {
+  flushScheduled = false;
+  const batch = pendingDeliveries.sort((a, b) => a.seq - b.seq || a.id - b.id);
+  pendingDeliveries = [];
+  for (const d of batch) d.run();
+}
 
 export class Connect implements ConnectionState {
   private readonly drivers: DriverSet;
@@ -130,7 +151,7 @@ export class Connect implements ConnectionState {
 
   /** virConnectIsAlive */
   async isAlive(): Promise<boolean> {
-    if (this.closed) return false;
+    checkConnection(this, 'virConnectIsAlive', VIR_FROM_DOMAIN);
     const alive = this.drivers.hypervisor.connectIsAlive;
     return alive ? alive.call(this.drivers.hypervisor) : true;
   }
@@ -215,12 +236,18 @@ export class Connect implements ConnectionState {
     const cname = 'virNodeGetCellsFreeMemory';
     const fn = this.hv('nodeGetCellsFreeMemory', cname);
     if (!Number.isInteger(startCell) || startCell < 0) {
-      throw virError(VIR_ERR_INVALID_ARG, VIR_FROM_DOMAIN, `startCell in ${cname} must be non-negative`);
+      // virReportInvalidNonNegativeArg: libvirt reports this message without the code's prefix.
+      throw new VirError({ code: VIR_ERR_INVALID_ARG, domain: VIR_FROM_DOMAIN, message: `startCell in ${cname} must be zero or greater` });
     }
     if (!Number.isInteger(maxCells) || maxCells <= 0) {
-      throw virError(VIR_ERR_INVALID_ARG, VIR_FROM_DOMAIN, `maxCells in ${cname} must be greater than zero`);
+      throw new VirError({ code: VIR_ERR_INVALID_ARG, domain: VIR_FROM_DOMAIN, message: `maxCells in ${cname} must be greater than zero` });
     }
     return fn(startCell, maxCells);
+  }
+
+  /** virNodeGetSecurityModel: the host's security model and DOI ('' when there is none). */
+  async nodeGetSecurityModel(): Promise<import('./driver').SecurityModel> {
+    return this.hv('nodeGetSecurityModel', 'virNodeGetSecurityModel')();
   }
 
   /** virConnectListAllDomains */
@@ -320,10 +347,13 @@ export class Connect implements ConnectionState {
       this.domainSubscribed = true;
       this.unsubscribers.push(subscribe((event) => this.dispatch(this.domainCallbacks, event, event.eventID, event.dom.uuid)));
     }
-    const id = nextCallbackID++;
+    const filter = dom ? dom.getUUIDString() : null;
+    this.checkNotTracked(this.domainCallbacks, eventID, filter, callback);
+    const id = this.allocateCallbackID();
     this.domainCallbacks.set(id, {
       eventID,
-      filter: dom ? dom.getUUIDString() : null,
+      filter,
+      callback,
       deliver: (event) => callback(this, new Domain(this, event.dom), ...event.args),
     });
     return id;
@@ -346,10 +376,13 @@ export class Connect implements ConnectionState {
       this.networkSubscribed = true;
       this.unsubscribers.push(subscribe((event) => this.dispatch(this.networkCallbacks, event, event.eventID, event.net.uuid)));
     }
-    const id = nextCallbackID++;
+    const filter = net ? net.getUUIDString() : null;
+    this.checkNotTracked(this.networkCallbacks, eventID, filter, callback);
+    const id = this.allocateCallbackID();
     this.networkCallbacks.set(id, {
       eventID,
-      filter: net ? net.getUUIDString() : null,
+      filter,
+      callback,
       deliver: (event) => callback(this, new Network(this, event.net), ...event.args),
     });
     return id;
@@ -388,7 +421,7 @@ export class Connect implements ConnectionState {
       this.qemuSubscribed = true;
       this.unsubscribers.push(subscribe((ev) => this.dispatch(this.qemuCallbacks, ev, 0, ev.dom.uuid)));
     }
-    const id = nextCallbackID++;
+    const id = this.allocateCallbackID();
     this.qemuCallbacks.set(id, {
       eventID: 0,
       filter: dom ? dom.getUUIDString() : null,
@@ -404,19 +437,40 @@ export class Connect implements ConnectionState {
     return this.deregister(this.qemuCallbacks, callbackID, 'virConnectDomainQemuMonitorEventDeregister', VIR_FROM_DOMAIN);
   }
 
+  private checkNotTracked<E>(registry: Map<number, Registration<E>>, eventID: number, filter: string | null, callback: unknown): void {
+    for (const r of registry.values()) {
+      if (r.callback === callback && r.eventID === eventID && r.filter === filter) {
+        throw virError(VIR_ERR_INVALID_ARG, VIR_FROM_NONE, 'event callback already tracked');
+      }
+    }
+  }
+
+  private allocateCallbackID(): number {
+    return this.drivers.allocateEventCallbackID ? this.drivers.allocateEventCallbackID() : nextCallbackID++;
+  }
+
   /** Delivery is asynchronous and in emission order, as libvirt's event loop delivers it. */
   private dispatch<E>(registry: Map<number, Registration<E>>, event: E, eventID: number, uuid: string): void {
-    const targets = [...registry.values()].filter((r) => r.eventID === eventID && (r.filter === null || r.filter === uuid));
-    if (targets.length === 0) return;
-    setImmediate(() => {
-      for (const r of targets) if ([...registry.values()].includes(r)) r.deliver(event);
-    });
+    let seq = eventSequence.get(event as object);
+    if (seq === undefined) {
+      seq = nextEventSequence++;
+      eventSequence.set(event as object, seq);
+    }
+    for (const [id, r] of registry) {
+      if (r.eventID !== eventID || (r.filter !== null && r.filter !== uuid)) continue;
+      pendingDeliveries.push({ seq, id, run: () => registry.get(id) === r && r.deliver(event) });
+    }
+    if (pendingDeliveries.length > 0 && !flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flushDeliveries);
+    }
   }
 
   private deregister<E>(registry: Map<number, Registration<E>>, id: number, cname: string, from: number): number {
     checkConnection(this, cname, from);
     if (!registry.delete(id)) {
-      throw virError(VIR_ERR_INVALID_ARG, from, `could not find event callback ${id} for deletion`);
+      // virObjectEventStateDeregisterID reports from the event code, with no error domain.
+      throw virError(VIR_ERR_INVALID_ARG, VIR_FROM_NONE, `could not find event callback ${id} for deletion`);
     }
     return 0;
   }

@@ -3,8 +3,8 @@
 import type { Connect } from './connect';
 import { checkConnection, checkFlags, checkWritable, slot } from './dispatch';
 import type { DomainInfo, DomainRef, DomainStateResult, HypervisorDriver } from './driver';
-import { VIR_ERR_INVALID_ARG, VIR_ERR_OPERATION_DENIED, VIR_FROM_DOMAIN, virError } from './error';
-import { VIR_DOMAIN_XML_SECURE } from './constants';
+import { VirError, VIR_ERR_INVALID_ARG, VIR_ERR_OPERATION_DENIED, VIR_FROM_DOMAIN, VIR_FROM_NONE, virError } from './error';
+import { VIR_DOMAIN_AFFECT_CONFIG, VIR_DOMAIN_AFFECT_LIVE, VIR_DOMAIN_VCPU_MAXIMUM, VIR_DOMAIN_XML_SECURE } from './constants';
 import { parseUUID, uuidFromBytes, uuidToBytes } from './util/uuid';
 
 const FROM = VIR_FROM_DOMAIN;
@@ -62,7 +62,10 @@ export class Domain {
     const cname = 'virDomainLookupByUUIDString';
     const fn = hv(conn, 'domainLookupByUUID', cname);
     const uuid = parseUUID(requireString(uuidstr, 'uuidstr', cname));
-    if (uuid === null) throw virError(VIR_ERR_INVALID_ARG, FROM, `uuidstr in ${cname} must be a valid UUID`);
+    if (uuid === null) {
+      // virReportInvalidArg(uuidstr, "Invalid UUID") in libvirt-domain.c
+      throw new VirError({ code: VIR_ERR_INVALID_ARG, domain: FROM, message: 'Invalid UUID', str1: cname, str2: 'uuidstr', int1: 0, int2: 0 });
+    }
     return new Domain(conn, await fn(uuid));
   }
 
@@ -223,7 +226,8 @@ export class Domain {
 
   /** virDomainSetMemory (KiB) */
   async setMemory(memory: number): Promise<void> {
-    return this.setMemoryWith(memory, 0, 'virDomainSetMemory');
+    // virDomainSetMemory changes the running domain only (drivers map it to AFFECT_LIVE).
+    return this.setMemoryWith(memory, VIR_DOMAIN_AFFECT_LIVE, 'virDomainSetMemory');
   }
 
   /** virDomainSetMemoryFlags (KiB) */
@@ -246,7 +250,8 @@ export class Domain {
 
   /** virDomainSetVcpus */
   async setVcpus(nvcpus: number): Promise<void> {
-    return this.setVcpusWith(nvcpus, 0, 'virDomainSetVcpus');
+    // virDomainSetVcpus changes the running domain only (drivers map it to AFFECT_LIVE).
+    return this.setVcpusWith(nvcpus, VIR_DOMAIN_AFFECT_LIVE, 'virDomainSetVcpus');
   }
 
   /** virDomainSetVcpusFlags */
@@ -258,6 +263,18 @@ export class Domain {
     const fn = hv(this.conn, 'domainSetVcpusFlags', cname, true);
     if (!Number.isInteger(nvcpus) || nvcpus < 1) {
       throw virError(VIR_ERR_INVALID_ARG, FROM, `nvcpus in ${cname} must not be zero`);
+    }
+    // VIR_REQUIRE_FLAG_GOTO(VIR_DOMAIN_VCPU_MAXIMUM, VIR_DOMAIN_AFFECT_CONFIG)
+    if (flags & VIR_DOMAIN_VCPU_MAXIMUM && !(flags & VIR_DOMAIN_AFFECT_CONFIG)) {
+      throw new VirError({
+        code: VIR_ERR_INVALID_ARG,
+        domain: FROM,
+        message: "Flag 'VIR_DOMAIN_AFFECT_CONFIG' is required by flag 'VIR_DOMAIN_VCPU_MAXIMUM'",
+        str1: cname,
+        str2: 'ctl',
+        int1: 0,
+        int2: 0,
+      });
     }
     return fn(this.ref, nvcpus, checkFlags(flags, cname, FROM));
   }
@@ -354,7 +371,15 @@ export class Domain {
   /** virDomainQemuMonitorCommand (libvirt-qemu): QMP JSON, or HMP text with the HMP flag. */
   async qemuMonitorCommand(cmd: string, flags = 0): Promise<string> {
     const cname = 'virDomainQemuMonitorCommand';
-    const fn = hv(this.conn, 'domainQemuMonitorCommand', cname, true);
+    checkConnection(this.conn, cname, FROM);
+    checkWritable(this.conn, cname, FROM);
+    // libvirt-qemu.c reports from no particular error domain.
+    const fn = slot(this.conn.driverSet.hypervisor, 'domainQemuMonitorCommand', cname, VIR_FROM_NONE);
     return fn(this.ref, requireString(cmd, 'cmd', cname), checkFlags(flags, cname, FROM));
+  }
+
+  /** virDomainGetSecurityLabel: the running domain's label ('' when unconfined). */
+  async getSecurityLabel(): Promise<import('./driver').SecurityLabel> {
+    return hv(this.conn, 'domainGetSecurityLabel', 'virDomainGetSecurityLabel')(this.ref);
   }
 }

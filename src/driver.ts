@@ -39,6 +39,18 @@ export interface NodeInfo {
   threads: number;
 }
 
+/** virSecurityModel */
+export interface SecurityModel {
+  model: string;
+  doi: string;
+}
+
+/** virSecurityLabel */
+export interface SecurityLabel {
+  label: string;
+  enforcing: boolean;
+}
+
 export interface DomainStateResult {
   state: number;
   reason: number;
@@ -95,6 +107,7 @@ export interface HypervisorDriver {
   nodeGetInfo?(): Promise<NodeInfo>;
   nodeGetFreeMemory?(): Promise<bigint>;
   nodeGetCellsFreeMemory?(startCell: number, maxCells: number): Promise<bigint[]>;
+  nodeGetSecurityModel?(): Promise<SecurityModel>;
 
   connectListAllDomains?(flags: number): Promise<DomainRef[]>;
   connectNumOfDomains?(): Promise<number>;
@@ -138,6 +151,7 @@ export interface HypervisorDriver {
   domainManagedSaveRemove?(dom: DomainRef, flags: number): Promise<void>;
   domainGetHostname?(dom: DomainRef, flags: number): Promise<string>;
   domainQemuMonitorCommand?(dom: DomainRef, cmd: string, flags: number): Promise<string>;
+  domainGetSecurityLabel?(dom: DomainRef): Promise<SecurityLabel>;
 
   /** Subscribes to every domain event of this connection's driver state. */
   domainEventSubscribe?(listener: DomainEventListener): Unsubscribe;
@@ -186,6 +200,11 @@ export interface DriverSet {
   hypervisor: HypervisorDriver;
   network?: NetworkDriver;
   nodeDevice?: NodeDeviceDriver;
+  /**
+   * Event callback ids from the driver's event state, when the driver has one shared by its
+   * connections (libvirt numbers them per virObjectEventState, from 0).
+   */
+  allocateEventCallbackID?: () => number;
 }
 
 export interface OpenOptions {

@@ -2,7 +2,7 @@
 import type { Connect } from './connect';
 import { checkConnection, checkFlags, checkWritable, slot } from './dispatch';
 import type { NetworkDriver, NetworkRef } from './driver';
-import { VIR_ERR_INVALID_ARG, VIR_FROM_NETWORK, virError } from './error';
+import { VirError, VIR_ERR_INVALID_ARG, VIR_FROM_NETWORK, virError } from './error';
 import { parseUUID, uuidFromBytes, uuidToBytes } from './util/uuid';
 
 const FROM = VIR_FROM_NETWORK;
@@ -50,7 +50,18 @@ export class Network {
     const cname = 'virNetworkLookupByUUIDString';
     const fn = net(conn, 'networkLookupByUUID', cname);
     const uuid = parseUUID(requireString(uuidstr, 'uuidstr', cname));
-    if (uuid === null) throw virError(VIR_ERR_INVALID_ARG, FROM, `uuidstr in ${cname} must be a valid UUID`);
+    if (uuid === null) {
+      // virCheckNonNullArg-style report: no "invalid argument" prefix, str1/str2 name the argument.
+      throw new VirError({
+        code: VIR_ERR_INVALID_ARG,
+        domain: FROM,
+        message: `uuidstr in ${cname} must be a valid UUID`,
+        str1: cname,
+        str2: 'uuidstr',
+        int1: 0,
+        int2: 0,
+      });
+    }
     return new Network(conn, await fn(uuid));
   }
 
