@@ -1,0 +1,1490 @@
+// The QEMU command line for a domain (libvirt 9.0 qemuBuildCommandLine): the same options in the
+// same order, JSON syntax for -device/-netdev/-object/-blockdev/-audiodev where the binary takes
+// it (capability 'device.json+hotplug' for -device, 'netdev.json', 'object.qapified'), QEMU's
+// key=value syntax where it does not. Booleans are always on/off.
+import type {
+  ChrDef,
+  ControllerDef,
+  DeviceInfo,
+  DiskDef,
+  DomainDef,
+  GraphicsDef,
+  HostdevDef,
+  InputDef,
+  NetDef,
+  SimpleDeviceDef,
+} from '../../conf/domain';
+import { attr, child, children, textOf, type XmlElement } from '../../conf/xml';
+import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU, virError } from '../../error';
+import { Command } from '../../util/command';
+import { formatPciAddress } from '../../util/pci';
+import type { QemuCaps } from './capabilities';
+import { buildChardevArg, type ChardevBackend } from './chardev';
+import { assignUsbPorts, isI440fx, isQ35, modelOf, qemuAssignDeviceAliases, simpleAttr } from './postparse';
+
+export interface BuildCommandLineOptions {
+  /** The domain's private directory (HOME, XDG dirs, master key); libvirt's tests use /tmp/lib/domain--1-<name>. */
+  libDir?: string;
+  /** The domain id (-1 when the domain is not running, as in libvirt's tests). */
+  id?: number;
+  /** Monitor: a pre-opened listening socket fd (tests: 1729) or a socket path. */
+  monitorFd?: number;
+  monitorPath?: string;
+  /**
+   * Listening UNIX sockets libvirt creates itself and passes as fds; in the tests every such fd is
+   * 1729. Unset: QEMU creates the socket from its path.
+   */
+  passedSocketFd?: number;
+  /**
+   * Files libvirt opens itself and passes in fd sets (`-add-fd set=N,fd=M`): the first fd number
+   * (libvirt's tests: 1750). Unset: QEMU opens the files by path.
+   */
+  passedFileFdBase?: number;
+  /** The DRM render node used when an OpenGL display names none (libvirt's tests: /dev/dri/foo). */
+  drmRenderNode?: string;
+  /** An open /dev/vhost-vsock fd for a <vsock> device (libvirt's tests: 6789). */
+  vhostVsockFd?: number;
+}
+
+type Props = Array<[string, unknown]>;
+
+/** QEMU's option syntax: a comma inside a value is doubled. */
+function escapeOptionValue(value: string): string {
+  return value.replace(/,/g, ',,');
+}
+
+/** One option value: the JSON form or QEMU's key=value form, from ordered properties. */
+function renderProps(props: Props, json: boolean, first: 'driver' | 'qom-type' | 'type' | 'none'): string {
+  const kept = props.filter(([, v]) => v !== undefined);
+  if (json) return JSON.stringify(Object.fromEntries(kept));
+  const parts: string[] = [];
+  for (const [k, v] of kept) {
+    const text = typeof v === 'boolean' ? (v ? 'on' : 'off') : escapeOptionValue(String(v));
+    parts.push(k === first ? text : `${k}=${text}`);
+  }
+  return parts.join(',');
+}
+
+class Builder {
+  readonly cmd: Command;
+  readonly jsonDevice: boolean;
+  readonly jsonNetdev: boolean;
+  readonly jsonObject: boolean;
+  private fdSets = 0;
+  private bootIndexes = new Map<DeviceInfo, number>();
+
+  constructor(
+    readonly def: DomainDef,
+    readonly caps: QemuCaps,
+    readonly opts: Required<Pick<BuildCommandLineOptions, 'libDir'>> & BuildCommandLineOptions,
+  ) {
+    this.cmd = new Command(def.devices.emulator ?? caps.data.binary ?? '/usr/bin/qemu-system-x86_64');
+    this.jsonDevice = caps.has('device.json+hotplug') || caps.has('device.json');
+    this.jsonNetdev = caps.has('netdev.json');
+    this.jsonObject = caps.has('object.qapified');
+  }
+
+  add(...args: string[]): void {
+    this.cmd.addArgs(...args);
+  }
+
+  /** A file QEMU gets as a passed fd (`/dev/fdset/N`) in test mode, else by path. */
+  passFile(path: string, opaque: string): string {
+    if (this.opts.passedFileFdBase === undefined) return path;
+    const set = this.fdSets++;
+    this.add('-add-fd', `set=${set},fd=${this.opts.passedFileFdBase + set},opaque=${opaque}`);
+    return `/dev/fdset/${set}`;
+  }
+
+  device(props: Props): void {
+    this.add('-device', renderProps(props, this.jsonDevice, 'driver'));
+  }
+
+  object(props: Props): void {
+    this.add('-object', renderProps(props, this.jsonObject, 'qom-type'));
+  }
+
+  netdev(props: Props): void {
+    this.add('-netdev', renderProps(props, this.jsonNetdev, 'type'));
+  }
+
+  /** Properties placing a device on its bus (qemuBuildDeviceAddressProps). */
+  addressProps(info: DeviceInfo): Props {
+    const a = info.address;
+    if (!a) return [];
+    if (a.type === 'pci' && a.pci) {
+      const bus = this.pciBusAlias(a.pci.bus);
+      const addr = a.pci.function ? `0x${a.pci.slot.toString(16)}.0x${a.pci.function.toString(16)}` : `0x${a.pci.slot.toString(16)}`;
+      const props: Props = [['bus', bus]];
+      if (a.pci.multifunction === 'on') props.push(['multifunction', true]);
+      else if (a.pci.multifunction === 'off') props.push(['multifunction', false]);
+      props.push(['addr', addr]);
+      return props;
+    }
+    if (a.type === 'usb') {
+      const bus = Number(a.attrs.find(([k]) => k === 'bus')?.[1] ?? '0');
+      const ctrl = this.def.devices.controllers.find((c) => c.type === 'usb' && c.index === bus);
+      const port = a.attrs.find(([k]) => k === 'port')?.[1];
+      return [['bus', `${ctrl?.info.alias ?? 'usb'}.0`], ['port', port]];
+    }
+    if (a.type === 'virtio-serial') {
+      const ctrl = Number(a.attrs.find(([k]) => k === 'controller')?.[1] ?? '0');
+      const bus = a.attrs.find(([k]) => k === 'bus')?.[1] ?? '0';
+      const port = a.attrs.find(([k]) => k === 'port')?.[1];
+      return [['bus', `virtio-serial${ctrl}.${bus}`], ['nr', port === undefined ? undefined : Number(port)]];
+    }
+    return [];
+  }
+
+  pciBusAlias(bus: number): string {
+    if (bus === 0) return isQ35(this.def) ? 'pcie.0' : 'pci.0';
+    const ctrl = this.def.devices.controllers.find((c) => c.type === 'pci' && c.index === bus);
+    if (ctrl?.info.alias) return ctrl.info.alias;
+    return isQ35(this.def) && bus === 0 ? 'pcie.0' : `pci.${bus}`;
+  }
+
+  bootIndex(info: DeviceInfo): number | undefined {
+    return info.bootOrder ?? this.bootIndexes.get(info);
+  }
+
+  /** qemuBuildBootCommandLine's legacy <boot dev=> list turned into per-device boot indexes. */
+  assignBootIndexes(): void {
+    const d = this.def.devices;
+    let next = 1;
+    for (const dev of this.def.os.boot) {
+      let info: DeviceInfo | undefined;
+      if (dev === 'hd') info = d.disks.find((x) => x.device === 'disk' || x.device === 'lun')?.info;
+      else if (dev === 'cdrom') info = d.disks.find((x) => x.device === 'cdrom')?.info;
+      else if (dev === 'fd') info = d.disks.find((x) => x.device === 'floppy')?.info;
+      else if (dev === 'network') info = d.interfaces.find((x) => x.type !== 'hostdev')?.info;
+      if (info && !this.bootIndexes.has(info)) this.bootIndexes.set(info, next);
+      next++;
+    }
+  }
+
+  allocNodeIndexes(): Map<DiskDef, number> {
+    const out = new Map<DiskDef, number>();
+    const disks = this.def.devices.disks.filter((d) => this.diskHasSource(d));
+    disks.forEach((d, i) => out.set(d, disks.length - i));
+    return out;
+  }
+
+  diskHasSource(disk: DiskDef): boolean {
+    if (!disk.source) return false;
+    const s = disk.source.attrs;
+    return s.some(([k]) => k === 'file' || k === 'dev' || k === 'dir' || k === 'name' || k === 'protocol');
+  }
+}
+
+type AttrSource = { attrs: Array<[string, string]> } | XmlElement | undefined;
+
+function attrOf(src: AttrSource, name: string): string | undefined {
+  if (!src) return undefined;
+  if (src.attrs instanceof Map) return src.attrs.get(name);
+  return (src.attrs as Array<[string, string]>).find(([k]) => k === name)?.[1];
+}
+
+function onOffProp(src: AttrSource, xmlName: string, prop: string): Props {
+  const v = attrOf(src, xmlName);
+  return v === undefined ? [] : [[prop, v === 'on']];
+}
+
+/** qemuBuildVirtioDevProps: the generic virtio options of a <driver> element, right after the driver. */
+function virtioOptions(driver: AttrSource): Props {
+  return [
+    ...onOffProp(driver, 'iommu', 'iommu_platform'),
+    ...onOffProp(driver, 'ats', 'ats'),
+    ...onOffProp(driver, 'packed', 'packed'),
+    ...onOffProp(driver, 'page_per_vq', 'page-per-vq'),
+  ];
+}
+
+function childDriver(dev: SimpleDeviceDef): XmlElement | undefined {
+  return dev.children.find((c) => c.name === 'driver');
+}
+
+function genericAttr(g: { attrs: Array<[string, string]> } | undefined, name: string): string | undefined {
+  return g?.attrs.find(([k]) => k === name)?.[1];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Machine, CPU, memory, SMP
+
+function memoryMiB(def: DomainDef): number {
+  return Math.ceil(def.memory / 1024);
+}
+
+function numaCells(def: DomainDef): XmlElement[] {
+  const numa = def.cpu ? child(def.cpu, 'numa') : undefined;
+  return numa ? children(numa, 'cell') : [];
+}
+
+/** The firmware image and its variable store as pflash block nodes (qemuBuildPflashBlockdevCommandLine). */
+function pflashImages(def: DomainDef): Array<{ path: string; readonly: boolean }> {
+  const loader = def.os.loader;
+  if (!loader || loader.attrs.find(([k]) => k === 'type')?.[1] !== 'pflash' || !loader.path) return [];
+  const images = [{ path: loader.path, readonly: loader.attrs.find(([k]) => k === 'readonly')?.[1] === 'yes' }];
+  const nvram = def.os.nvram;
+  if (nvram?.path) images.push({ path: nvram.path, readonly: false });
+  return images;
+}
+
+function buildPflash(b: Builder): void {
+  pflashImages(b.def).forEach((img, i) => {
+    const storage = `libvirt-pflash${i}-storage`;
+    b.add('-blockdev', JSON.stringify({ driver: 'file', filename: img.path, 'node-name': storage, 'auto-read-only': true, discard: 'unmap' }));
+    b.add('-blockdev', JSON.stringify({ 'node-name': `libvirt-pflash${i}-format`, 'read-only': img.readonly, driver: 'raw', file: storage }));
+  });
+}
+
+function buildMachine(b: Builder): void {
+  const { def, caps } = b;
+  const smm = def.features?.get('smm');
+  const parts = [def.os.machine ?? 'pc'];
+  parts.push('usb=off');
+  const vmport = def.features?.get('vmport');
+  if (vmport) parts.push(`vmport=${attr(vmport, 'state') === 'off' ? 'off' : 'on'}`);
+  if (smm) parts.push(`smm=${attr(smm, 'state') === 'off' ? 'off' : 'on'}`);
+  const ioapic = def.features?.get('ioapic');
+  if (ioapic && attr(ioapic, 'driver') === 'qemu') parts.push('kernel_irqchip=split');
+  parts.push(`dump-guest-core=${def.memoryDumpCore === 'on' ? 'on' : 'off'}`);
+  const ramId = caps.findMachine(def.type, def.os.machine ?? 'pc')?.defaultRAMid;
+  if (numaCells(def).length === 0 && ramId && !def.maxMemory) parts.push(`memory-backend=${ramId}`);
+  pflashImages(def).forEach((_img, i) => parts.push(`pflash${i}=libvirt-pflash${i}-format`));
+  const hpet = def.clock ? children(def.clock, 'timer').find((t) => attr(t, 'name') === 'hpet') : undefined;
+  if (hpet && attr(hpet, 'present') !== undefined && caps.has('machine-hpet')) {
+    parts.push(`hpet=${attr(hpet, 'present') === 'no' ? 'off' : 'on'}`);
+  }
+  b.add('-machine', parts.join(','));
+  b.add('-accel', def.type === 'kvm' ? 'kvm' : 'tcg');
+  const tseg = smm ? child(smm, 'tseg') : undefined;
+  if (tseg) {
+    const unit = attr(tseg, 'unit') ?? 'MiB';
+    const mib = unit === 'GiB' || unit === 'G' ? Number(textOf(tseg)) * 1024 : Number(textOf(tseg));
+    if (unit !== 'MiB' && unit !== 'M' && unit !== 'GiB' && unit !== 'G') throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'unsupported TSEG unit');
+    b.add('-global', `mch.extended-tseg-mbytes=${mib}`);
+  }
+}
+
+function buildCpu(b: Builder): void {
+  const cpu = b.def.cpu;
+  if (!cpu) return;
+  const mode = attr(cpu, 'mode') ?? 'custom';
+  let model: string | undefined;
+  if (mode === 'host-passthrough') model = 'host';
+  else if (mode === 'maximum') model = 'max';
+  else model = textOf(child(cpu, 'model'));
+  if (!model) return;
+  const parts = [model];
+  for (const f of children(cpu, 'feature')) {
+    const name = attr(f, 'name');
+    const policy = attr(f, 'policy') ?? 'require';
+    if (!name) continue;
+    if (policy === 'require' || policy === 'force') parts.push(`${name}=on`);
+    else if (policy === 'disable' || policy === 'forbid') parts.push(`${name}=off`);
+  }
+  const timers = b.def.clock ? children(b.def.clock, 'timer') : [];
+  const kvmclock = timers.find((t) => attr(t, 'name') === 'kvmclock');
+  if (kvmclock && attr(kvmclock, 'present') !== undefined) parts.push(`kvmclock=${attr(kvmclock, 'present') === 'no' ? 'off' : 'on'}`);
+  const eoi = attr(b.def.features?.get('apic'), 'eoi');
+  if (eoi !== undefined) parts.push(`kvm-pv-eoi=${eoi === 'on' ? 'on' : 'off'}`);
+  const pvspinlock = b.def.features?.get('pvspinlock');
+  if (pvspinlock) parts.push(`kvm-pv-unhalt=${attr(pvspinlock, 'state') === 'off' ? 'off' : 'on'}`);
+  parts.push(...hypervCpuFlags(b.def.features?.get('hyperv')));
+  if (b.def.devices.panics.some((p) => simpleAttr(p, 'model') === 'hyperv')) parts.push('hv-crash');
+  b.add('-cpu', parts.join(','));
+}
+
+/** libvirt's Hyper-V enlightenments, in its enum order, with QEMU's property names. */
+const HYPERV_FEATURES = [
+  'relaxed', 'vapic', 'spinlocks', 'vpindex', 'runtime', 'synic', 'stimer', 'reset', 'vendor_id', 'frequencies',
+  'reenlightenment', 'tlbflush', 'ipi', 'evmcs', 'avic',
+];
+
+function hypervCpuFlags(hyperv: XmlElement | undefined): string[] {
+  if (!hyperv) return [];
+  const mode = attr(hyperv, 'mode') ?? 'custom';
+  if (mode === 'passthrough') return ['hv-passthrough=on'];
+  const out: string[] = [];
+  for (const el of children(hyperv)) {
+    if (!HYPERV_FEATURES.includes(el.name)) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `Hyper-V feature '${el.name}' is not supported yet`);
+  }
+  for (const name of HYPERV_FEATURES) {
+    const el = child(hyperv, name);
+    if (!el || attr(el, 'state') !== 'on') continue;
+    if (name === 'spinlocks') out.push(`hv-spinlocks=0x${Number(attr(el, 'retries') ?? 0).toString(16)}`);
+    else if (name === 'vendor_id') out.push(`hv-vendor-id=${attr(el, 'value') ?? ''}`);
+    else out.push(`hv-${name}=on`);
+    if (name === 'stimer' && attr(child(el, 'direct'), 'state') === 'on') out.push('hv-stimer-direct=on');
+  }
+  return out;
+}
+
+function buildMemory(b: Builder): void {
+  const { def, caps } = b;
+  const cells = numaCells(def);
+  if (def.maxMemory) {
+    b.add('-m', `size=${Math.ceil(def.memory / 1024) * 1024}k,slots=${def.maxMemory.slots},maxmem=${def.maxMemory.kib}k`);
+  } else if (cells.length > 0) {
+    b.add('-m', String(cells.reduce((sum, c) => sum + cellMiB(c), 0)));
+  } else {
+    b.add('-m', String(memoryMiB(def)));
+  }
+  const ramId = caps.findMachine(def.type, def.os.machine ?? 'pc')?.defaultRAMid;
+  if (numaCells(def).length === 0 && ramId && !def.maxMemory) {
+    b.object([['qom-type', 'memory-backend-ram'], ['id', ramId], ['size', memoryMiB(def) * 1024 * 1024]]);
+  }
+  const locked = def.memoryBacking ? child(def.memoryBacking, 'locked') : undefined;
+  b.add('-overcommit', `mem-lock=${locked ? 'on' : 'off'}`);
+}
+
+/** A NUMA cell's memory, rounded up to whole MiB as libvirt aligns it. */
+function cellMiB(cell: XmlElement): number {
+  const unit = attr(cell, 'unit') ?? 'KiB';
+  const scale: Record<string, number> = { b: 1 / 1024, bytes: 1 / 1024, KiB: 1, k: 1, KB: 1000 / 1024, MiB: 1024, M: 1024, MB: 1000000 / 1024, GiB: 1024 * 1024, G: 1024 * 1024 };
+  if (!(unit in scale)) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported NUMA memory unit '${unit}'`);
+  return Math.ceil((Number(attr(cell, 'memory') ?? 0) * scale[unit]) / 1024);
+}
+
+/** qemuBuildNumaCommandLine for RAM-backed cells: one memory backend and one -numa node each. */
+function buildNuma(b: Builder): void {
+  for (const cell of numaCells(b.def)) {
+    const id = attr(cell, 'id') ?? '0';
+    for (const k of cell.attrs.keys()) {
+      if (!['id', 'cpus', 'memory', 'unit'].includes(k)) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `NUMA cell attribute '${k}' is not supported yet`);
+    }
+    if (children(cell).length > 0) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'NUMA distances are not supported yet');
+    b.object([['qom-type', 'memory-backend-ram'], ['id', `ram-node${id}`], ['size', cellMiB(cell) * 1024 * 1024]]);
+    const cpus = (attr(cell, 'cpus') ?? '').split(',').filter(Boolean).map((r) => `,cpus=${r}`).join('');
+    b.add('-numa', `node,nodeid=${id}${cpus},memdev=ram-node${id}`);
+  }
+}
+
+function buildSmp(b: Builder): void {
+  const { def, caps } = b;
+  const max = def.vcpu.count;
+  let out = String(def.vcpu.current ?? max);
+  if (def.vcpu.current !== undefined && def.vcpu.current !== max) out += `,maxcpus=${max}`;
+  const topo = def.cpu ? child(def.cpu, 'topology') : undefined;
+  if (topo) {
+    out += `,sockets=${attr(topo, 'sockets') ?? 1}`;
+    if (caps.has('smp-dies')) out += `,dies=${attr(topo, 'dies') ?? 1}`;
+    out += `,cores=${attr(topo, 'cores') ?? 1},threads=${attr(topo, 'threads') ?? 1}`;
+  } else {
+    out += `,sockets=${max},cores=1,threads=1`;
+  }
+  b.add('-smp', out);
+}
+
+function buildClock(b: Builder): void {
+  const clock = b.def.clock;
+  const offset = attr(clock, 'offset') ?? 'utc';
+  let rtc: string;
+  if (offset === 'localtime') rtc = 'base=localtime';
+  else if (offset === 'absolute') {
+    const start = Number(attr(clock, 'start') ?? '0');
+    rtc = `base=${new Date(start * 1000).toISOString().slice(0, 19)}`;
+  } else if (offset === 'utc') rtc = 'base=utc';
+  else throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported clock offset '${offset}'`);
+  const timers = clock ? children(clock, 'timer') : [];
+  const rtcTimer = timers.find((t) => attr(t, 'name') === 'rtc');
+  if (rtcTimer && attr(rtcTimer, 'tickpolicy') === 'catchup') rtc += ',driftfix=slew';
+  b.add('-rtc', rtc);
+  const pit = timers.find((t) => attr(t, 'name') === 'pit');
+  const pitPolicy = pit ? attr(pit, 'tickpolicy') : undefined;
+  if (pitPolicy === 'delay') b.add('-global', 'kvm-pit.lost_tick_policy=delay');
+  else if (pitPolicy === 'discard') b.add('-global', 'kvm-pit.lost_tick_policy=discard');
+}
+
+function buildPm(b: Builder): void {
+  const { def } = b;
+  b.add('-no-shutdown');
+  if (!def.features?.has('acpi') && (def.os.arch === 'x86_64' || def.os.arch === 'i686')) b.add('-no-acpi');
+  const pm = def.pm;
+  const lpc = isQ35(def) ? 'ICH9-LPC' : 'PIIX4_PM';
+  for (const [el, opt] of [['suspend-to-mem', 'disable_s3'], ['suspend-to-disk', 'disable_s4']] as const) {
+    const e = pm ? child(pm, el) : undefined;
+    const enabled = attr(e, 'enabled');
+    if (enabled !== undefined) b.add('-global', `${lpc}.${opt}=${enabled === 'no' ? 1 : 0}`);
+  }
+}
+
+function buildBoot(b: Builder): void {
+  const parts: string[] = [];
+  const menu = b.def.os.bootmenu;
+  if (menu) {
+    const enable = menu.find(([k]) => k === 'enable')?.[1];
+    if (enable === 'yes') parts.push('menu=on');
+    else if (enable === 'no') parts.push('menu=off');
+    const timeout = menu.find(([k]) => k === 'timeout')?.[1];
+    if (timeout !== undefined && enable === 'yes') parts.push(`splash-time=${timeout}`);
+  }
+  parts.push('strict=on');
+  b.add('-boot', parts.join(','));
+  const root = b.def.devices.controllers.find((c) => c.type === 'pci' && c.index === 0);
+  const hotplug = genericAttr(root?.target, 'hotplug');
+  if (hotplug !== undefined && isI440fx(b.def)) b.add('-global', `PIIX4_PM.acpi-root-pci-hotplug=${hotplug === 'off' ? 'off' : 'on'}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Devices
+
+const USB_CONTROLLER_DRIVERS: Record<string, string> = {
+  'piix3-uhci': 'piix3-usb-uhci',
+  'piix4-uhci': 'piix4-usb-uhci',
+  ehci: 'usb-ehci',
+  'ich9-ehci1': 'ich9-usb-ehci1',
+  'ich9-uhci1': 'ich9-usb-uhci1',
+  'ich9-uhci2': 'ich9-usb-uhci2',
+  'ich9-uhci3': 'ich9-usb-uhci3',
+  'vt82c686b-uhci': 'vt82c686b-usb-uhci',
+  'pci-ohci': 'pci-ohci',
+  'nec-xhci': 'nec-usb-xhci',
+  'qemu-xhci': 'qemu-xhci',
+};
+
+const USB_CAP: Record<string, string> = {
+  'piix3-uhci': 'piix3-usb-uhci',
+  'qemu-xhci': 'qemu-xhci',
+  'nec-xhci': 'nec-usb-xhci',
+};
+
+function buildControllers(b: Builder): void {
+  const ctrls = b.def.devices.controllers;
+  // PCI controllers first (qemuBuildControllersByTypeCommandLine order), then the others.
+  const order = ['pci', 'usb', 'scsi', 'sata', 'virtio-serial', 'ccid'];
+  for (const type of order) {
+    for (const c of ctrls) if (c.type === type) buildController(b, c);
+  }
+}
+
+function buildController(b: Builder, c: ControllerDef): void {
+  const { def, caps } = b;
+  const addr = b.addressProps(c.info);
+  switch (c.type) {
+    case 'pci': {
+      if (c.index === 0) return;
+      const target = c.target;
+      const t = (k: string): string | undefined => genericAttr(target, k);
+      if (c.model === 'pcie-root-port') {
+        b.device([
+          ['driver', c.modelName ?? 'pcie-root-port'],
+          ['port', t('port') !== undefined ? Number(t('port')) : undefined],
+          ['chassis', t('chassis') !== undefined ? Number(t('chassis')) : c.index],
+          ['id', c.info.alias],
+          ...(t('hotplug') ? ([['hotplug', t('hotplug') === 'on']] as Props) : []),
+          ...addr,
+        ]);
+      } else if (c.model === 'pci-bridge') {
+        b.device([['driver', 'pci-bridge'], ['chassis_nr', Number(t('chassisNr') ?? c.index)], ['id', c.info.alias], ...addr]);
+      } else {
+        throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported PCI controller model '${c.model}'`);
+      }
+      return;
+    }
+    case 'usb': {
+      const model = c.model ?? 'piix3-uhci';
+      if (model === 'none') return;
+      const driver = USB_CONTROLLER_DRIVERS[model];
+      if (!driver) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported USB controller model '${model}'`);
+      const cap = USB_CAP[model];
+      if (cap && !caps.has(cap) && model === 'piix3-uhci' && c.index === 0) {
+        b.add('-usb');
+        return;
+      }
+      const props: Props = [['driver', driver]];
+      const ports = c.attrs.find(([k]) => k === 'ports')?.[1];
+      if (ports !== undefined) props.push(['p2', Number(ports)], ['p3', Number(ports)]);
+      if (c.info.masterStartport !== undefined) {
+        const master = def.devices.controllers.find((x) => x.type === 'usb' && x.index === c.index && x.info.masterStartport === undefined);
+        props.push(['masterbus', `${master?.info.alias ?? 'usb'}.0`], ['firstport', Number(c.info.masterStartport)]);
+      } else {
+        props.push(['id', c.info.alias]);
+      }
+      props.push(...addr);
+      b.device(props);
+      return;
+    }
+    case 'virtio-serial': {
+      const props: Props = [['driver', 'virtio-serial-pci'], ...virtioOptions(c.driver), ['id', c.info.alias]];
+      const ports = c.attrs.find(([k]) => k === 'ports')?.[1];
+      if (ports !== undefined) props.push(['max_ports', Number(ports)]);
+      const vectors = c.attrs.find(([k]) => k === 'vectors')?.[1];
+      if (vectors !== undefined) props.push(['vectors', Number(vectors)]);
+      b.device([...props, ...addr]);
+      return;
+    }
+    case 'scsi': {
+      const drivers: Record<string, string> = {
+        'virtio-scsi': 'virtio-scsi-pci',
+        lsilogic: 'lsi',
+        lsisas1068: 'mptsas1068',
+        lsisas1078: 'megasas',
+        vmpvscsi: 'pvscsi',
+        am53c974: 'am53c974',
+        dc390: 'dc390',
+      };
+      const driver = drivers[c.model ?? 'lsilogic'];
+      if (!driver) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported controller model '${c.model}'`);
+      b.device([['driver', driver], ...(driver === 'virtio-scsi-pci' ? virtioOptions(c.driver) : []), ['id', c.info.alias], ...addr]);
+      return;
+    }
+    case 'sata':
+      if (isQ35(def) && c.index === 0) return;
+      b.device([['driver', 'ahci'], ['id', c.info.alias], ...addr]);
+      return;
+    case 'ccid':
+      b.device([['driver', 'usb-ccid'], ['id', c.info.alias], ...addr]);
+      return;
+  }
+}
+
+/** The drive address of a disk on an IDE/SATA/SCSI/FDC bus. */
+function driveAddr(disk: DiskDef, name: string): number {
+  return Number(disk.info.address?.attrs.find(([k]) => k === name)?.[1] ?? '0');
+}
+
+/** The floppy controller: built into i440fx (set up with -global), an ISA device on q35. */
+function buildFloppyController(b: Builder): void {
+  const floppies = b.def.devices.disks.filter((d) => d.target.bus === 'fdc');
+  if (floppies.length === 0) return;
+  const props: Props = [];
+  for (const f of floppies) {
+    const boot = b.bootIndex(f.info);
+    if (boot !== undefined) props.push([`bootindex${driveAddr(f, 'unit') === 0 ? 'A' : 'B'}`, boot]);
+  }
+  if (isQ35(b.def)) b.device([['driver', 'isa-fdc'], ...props]);
+  else for (const [k, v] of props) b.add('-global', `isa-fdc.${k}=${v}`);
+}
+
+function buildDisks(b: Builder): void {
+  buildFloppyController(b);
+  const nodes = b.allocNodeIndexes();
+  for (const disk of b.def.devices.disks) {
+    const n = nodes.get(disk);
+    let drive: string | undefined;
+    if (n !== undefined) drive = buildBlockdev(b, disk, n);
+    buildDiskDevice(b, disk, drive);
+  }
+}
+
+/** qemuDomainDiskCachemodeFlags: (write-back, direct, no-flush) per <driver cache=>. */
+const CACHE_MODES: Record<string, [boolean, boolean, boolean]> = {
+  none: [true, true, false],
+  writethrough: [false, false, false],
+  writeback: [true, false, false],
+  directsync: [false, true, false],
+  unsafe: [true, false, true],
+};
+
+function cacheOf(disk: DiskDef): [boolean, boolean, boolean] | undefined {
+  const mode = genericAttr(disk.driver, 'cache');
+  return mode === undefined || mode === 'default' ? undefined : CACHE_MODES[mode];
+}
+
+/** A block device node for a local file or block device: libvirt's `-storage` and `-format` layers. */
+function buildBlockdev(b: Builder, disk: DiskDef, n: number): string {
+  const src = disk.source!;
+  const readonly = disk.readonly;
+  const format = genericAttr(disk.driver, 'type') ?? 'raw';
+  const drv = (k: string): string | undefined => genericAttr(disk.driver, k);
+  let storage: Props;
+  if (disk.type === 'file') {
+    storage = [['driver', 'file'], ['filename', genericAttr(src, 'file')]];
+  } else if (disk.type === 'block') {
+    const dev = genericAttr(src, 'dev') ?? '';
+    const cdrom = disk.device === 'cdrom' && dev.startsWith('/dev/cdrom');
+    storage = [['driver', cdrom ? 'host_cdrom' : 'host_device'], ['filename', dev]];
+  } else if (disk.type === 'network' && genericAttr(src, 'protocol') === 'nbd') {
+    const hosts = src.children.filter((c) => c.name === 'host');
+    if (hosts.length !== 1 || src.children.length !== 1) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'nbd source not supported yet');
+    const h = hosts[0];
+    const server = attr(h, 'transport') === 'unix'
+      ? { type: 'unix', path: attr(h, 'socket') }
+      : { type: 'inet', host: attr(h, 'name'), port: attr(h, 'port') ?? '10809' };
+    storage = [['driver', 'nbd'], ['server', server], ['export', genericAttr(src, 'name')]];
+  } else {
+    throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported disk type '${disk.type}'`);
+  }
+  const io = drv('io');
+  if (io !== undefined && io !== 'default') storage.push(['aio', io]);
+  const cache = cacheOf(disk);
+  const cacheProp: Props = cache ? [['cache', { direct: cache[1], 'no-flush': cache[2] }]] : [];
+  const storageName = `libvirt-${n}-storage`;
+  storage.push(['node-name', storageName], ...cacheProp, ['auto-read-only', true], ['discard', 'unmap']);
+  b.add('-blockdev', JSON.stringify(Object.fromEntries(storage)));
+  const formatName = `libvirt-${n}-format`;
+  const fmt: Props = [['node-name', formatName], ['read-only', readonly], ...cacheProp];
+  const discard = drv('discard');
+  if (discard !== undefined && discard !== 'default') fmt.push(['discard', discard]);
+  const zeroes = drv('detect_zeroes');
+  if (zeroes !== undefined && zeroes !== 'default' && zeroes !== 'off') {
+    fmt.push(['detect-zeroes', zeroes === 'unmap' && discard !== 'unmap' ? 'on' : zeroes]);
+  }
+  fmt.push(['driver', format], ['file', storageName]);
+  b.add('-blockdev', JSON.stringify(Object.fromEntries(fmt)));
+  if (drv('copy_on_read') === 'on') {
+    const cor = `libvirt-CoR-${disk.target.dev}`;
+    b.add('-blockdev', JSON.stringify({ driver: 'copy-on-read', 'node-name': cor, file: formatName, discard: 'unmap' }));
+    return cor;
+  }
+  return formatName;
+}
+
+function buildDiskDevice(b: Builder, disk: DiskDef, drive: string | undefined): void {
+  const info = disk.info;
+  const props: Props = [];
+  const bus = disk.target.bus ?? 'ide';
+  switch (bus) {
+    case 'ide': {
+      props.push(['driver', disk.device === 'cdrom' ? 'ide-cd' : 'ide-hd']);
+      const ctrl = driveAddr(disk, 'controller');
+      props.push(['bus', `ide${ctrl ? ctrl : ''}.${driveAddr(disk, 'bus')}`], ['unit', driveAddr(disk, 'unit')]);
+      break;
+    }
+    case 'sata': {
+      props.push(['driver', disk.device === 'cdrom' ? 'ide-cd' : 'ide-hd']);
+      const ctrl = driveAddr(disk, 'controller');
+      const alias = b.def.devices.controllers.find((c) => c.type === 'sata' && c.index === ctrl)?.info.alias ?? 'ide';
+      props.push(['bus', `${alias}.${driveAddr(disk, 'unit')}`]);
+      break;
+    }
+    case 'virtio': {
+      const drv = disk.driver;
+      const num = (k: string): number | undefined => (attrOf(drv, k) === undefined ? undefined : Number(attrOf(drv, k)));
+      props.push(['driver', 'virtio-blk-pci'], ...virtioOptions(drv), ['scsi', disk.device === 'lun' ? true : undefined]);
+      props.push(...onOffProp(drv, 'ioeventfd', 'ioeventfd'), ...onOffProp(drv, 'event_idx', 'event_idx'));
+      props.push(['num-queues', num('queues')], ['queue-size', num('queue_size')], ...b.addressProps(info));
+      if (info.acpiIndex !== undefined) props.push(['acpi-index', info.acpiIndex]);
+      break;
+    }
+    case 'usb':
+      props.push(['driver', 'usb-storage'], ...b.addressProps(info), ['drive', drive], ['id', info.alias], ['bootindex', b.bootIndex(info)]);
+      props.push(['removable', disk.target.removable === 'on']);
+      b.device(props);
+      return;
+    case 'fdc':
+      props.push(['driver', 'floppy'], ['unit', driveAddr(disk, 'unit')], ['drive', drive], ['id', info.alias]);
+      b.device(props);
+      return;
+    case 'scsi': {
+      const ctrlIndex = driveAddr(disk, 'controller');
+      const ctrl = b.def.devices.controllers.find((c) => c.type === 'scsi' && c.index === ctrlIndex);
+      if (disk.device === 'lun' && disk.type !== 'block') {
+        throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'disk device lun needs a block device');
+      }
+      props.push(['driver', disk.device === 'cdrom' ? 'scsi-cd' : disk.device === 'lun' ? 'scsi-block' : 'scsi-hd']);
+      props.push(['bus', `${ctrl?.info.alias ?? `scsi${ctrlIndex}`}.0`]);
+      if ((ctrl?.model ?? 'lsilogic') === 'lsilogic') {
+        props.push(['scsi-id', driveAddr(disk, 'unit')]);
+      } else {
+        props.push(['channel', driveAddr(disk, 'bus')], ['scsi-id', driveAddr(disk, 'target')], ['lun', driveAddr(disk, 'unit')]);
+      }
+      if (disk.device !== 'lun') props.push(['device_id', disk.serial ?? `drive-${info.alias}`]);
+      break;
+    }
+    default:
+      throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported disk bus '${bus}'`);
+  }
+  props.push(['drive', drive], ['id', info.alias], ['bootindex', b.bootIndex(info)]);
+  if (disk.serial !== undefined) props.push(['serial', disk.serial]);
+  if (disk.target.rotationRate !== undefined) props.push(['rotation_rate', Number(disk.target.rotationRate)]);
+  const cache = cacheOf(disk);
+  if (cache) props.push(['write-cache', cache[0] ? 'on' : 'off']);
+  const policy = genericAttr(disk.driver, 'error_policy');
+  const rpolicy = genericAttr(disk.driver, 'rerror_policy') ?? (policy === 'enospace' ? undefined : policy);
+  if (policy !== undefined) props.push(['werror', policy === 'enospace' ? 'enospc' : policy]);
+  if (rpolicy !== undefined) props.push(['rerror', rpolicy]);
+  b.device(props);
+}
+
+function chardevBackend(b: Builder, chr: ChrDef): ChardevBackend {
+  const src = chr.sources[0];
+  const sa = (k: string): string | undefined => attr(src, k);
+  switch (chr.type) {
+    case 'pty':
+    case 'null':
+    case 'vc':
+    case 'stdio':
+      return { type: chr.type };
+    case 'file': {
+      const append = sa('append');
+      if (b.opts.passedFileFdBase !== undefined) return { type: 'file', path: b.passFile(sa('path') ?? '', `${chr.info.alias}-source`), append: true };
+      return { type: 'file', path: sa('path') ?? '', ...(append ? { append: append === 'on' } : {}) };
+    }
+    case 'pipe':
+      return { type: 'pipe', path: sa('path') ?? '' };
+    case 'dev':
+      return { type: 'dev', path: sa('path') ?? '' };
+    case 'tcp': {
+      const listen = sa('mode') === 'bind';
+      const reconnect = src ? child(src, 'reconnect') : undefined;
+      return {
+        type: 'tcp',
+        host: sa('host') ?? '',
+        service: sa('service') ?? '',
+        telnet: chr.protocol === 'telnet',
+        listen,
+        ...(reconnect ? { reconnect: attr(reconnect, 'enabled') === 'yes' ? Number(attr(reconnect, 'timeout') ?? 0) : 0 } : {}),
+      };
+    }
+    case 'unix': {
+      const listen = sa('mode') === 'bind';
+      const reconnect = src ? child(src, 'reconnect') : undefined;
+      const rc = reconnect ? { reconnect: attr(reconnect, 'enabled') === 'yes' ? Number(attr(reconnect, 'timeout') ?? 0) : 0 } : {};
+      if (listen && b.opts.passedSocketFd !== undefined) return { type: 'unix', fd: b.opts.passedSocketFd, listen, ...rc };
+      return { type: 'unix', path: sa('path') ?? '', listen, ...rc };
+    }
+    case 'qemu-vdagent': {
+      const copypaste = attr(src ? child(src, 'clipboard') : undefined, 'copypaste');
+      const mouse = attr(src ? child(src, 'mouse') : undefined, 'mode');
+      return {
+        type: 'qemu-vdagent',
+        ...(copypaste !== undefined ? { clipboard: copypaste === 'yes' } : {}),
+        ...(mouse !== undefined ? { mouse: mouse === 'client' } : {}),
+      };
+    }
+    case 'udp': {
+      const connect = chr.sources.find((s) => attr(s, 'mode') === 'connect') ?? chr.sources[0];
+      const bind = chr.sources.find((s) => attr(s, 'mode') === 'bind');
+      return {
+        type: 'udp',
+        connectHost: attr(connect, 'host'),
+        connectService: attr(connect, 'service'),
+        bindHost: attr(bind, 'host'),
+        bindService: attr(bind, 'service'),
+      };
+    }
+    case 'spicevmc':
+      return { type: 'spicevmc', name: chr.kind === 'channel' ? 'vdagent' : 'usbredir' };
+    case 'spiceport':
+      return { type: 'spiceport', channel: sa('channel') ?? '' };
+    default:
+      throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported chardev '${chr.type}'`);
+  }
+}
+
+function chardev(b: Builder, chr: ChrDef): string {
+  const id = `char${chr.info.alias}`;
+  const backend = chardevBackend(b, chr);
+  let log: { file: string; append?: boolean } | undefined;
+  if (chr.log) {
+    const file = chr.log.find(([k]) => k === 'file')?.[1] ?? '';
+    log = b.opts.passedFileFdBase !== undefined ? { file: b.passFile(file, `${chr.info.alias}-log`), append: true } : { file, ...appendOf(chr.log) };
+  }
+  b.add('-chardev', buildChardevArg(id, backend, log));
+  return id;
+}
+
+function appendOf(list: Array<[string, string]>): { append?: boolean } {
+  const a = list.find(([k]) => k === 'append')?.[1];
+  return a === undefined ? {} : { append: a === 'on' };
+}
+
+function chrTarget(chr: ChrDef, name: string): string | undefined {
+  return genericAttr(chr.target, name);
+}
+
+function buildSerials(b: Builder): void {
+  for (const s of b.def.devices.serials) {
+    const id = chardev(b, s);
+    const ttype = chrTarget(s, 'type') ?? 'isa-serial';
+    const model = s.target?.children.find((c) => c.name === 'model');
+    const modelName = attr(model, 'name') ?? (ttype === 'pci-serial' ? 'pci-serial' : ttype === 'usb-serial' ? 'usb-serial' : 'isa-serial');
+    const isa = s.info.address?.type === 'isa' ? s.info.address.attrs : [];
+    const isaProp = (k: string): number | undefined => {
+      const v = isa.find(([n]) => n === k)?.[1];
+      return v === undefined ? undefined : Number(v);
+    };
+    if (modelName === 'isa-debugcon') {
+      b.device([['driver', 'isa-debugcon'], ['chardev', id], ['id', s.info.alias], ['iobase', isaProp('iobase')]]);
+    } else if (modelName === 'isa-serial') {
+      b.device([
+        ['driver', 'isa-serial'], ['chardev', id], ['id', s.info.alias], ['index', Number(chrTarget(s, 'port') ?? 0)],
+        ['iobase', isaProp('iobase')], ['irq', isaProp('irq')],
+      ]);
+    } else {
+      b.device([['driver', modelName], ['chardev', id], ['id', s.info.alias], ...b.addressProps(s.info)]);
+    }
+  }
+}
+
+function buildParallels(b: Builder): void {
+  for (const p of b.def.devices.parallels) {
+    const id = chardev(b, p);
+    b.device([['driver', 'isa-parallel'], ['chardev', id], ['id', p.info.alias]]);
+  }
+}
+
+function buildChannels(b: Builder): void {
+  for (const c of b.def.devices.channels) {
+    if (chrTarget(c, 'type') !== 'virtio') {
+      throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'unsupported channel target');
+    }
+    const id = chardev(b, c);
+    const name = chrTarget(c, 'name');
+    b.device([['driver', 'virtserialport'], ...b.addressProps(c.info), ['chardev', id], ['id', c.info.alias], ['name', name]]);
+  }
+}
+
+function buildConsoles(b: Builder): void {
+  for (const c of b.def.devices.consoles) {
+    const t = chrTarget(c, 'type');
+    if (t === 'serial') continue;
+    if (t !== 'virtio') throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported console target '${t}'`);
+    const id = chardev(b, c);
+    b.device([['driver', 'virtconsole'], ...b.addressProps(c.info), ['chardev', id], ['id', c.info.alias]]);
+  }
+}
+
+const NIC_DRIVERS: Record<string, string> = {
+  virtio: 'virtio-net-pci',
+  'virtio-transitional': 'virtio-net-pci-transitional',
+  'virtio-non-transitional': 'virtio-net-pci-non-transitional',
+  e1000: 'e1000',
+  e1000e: 'e1000e',
+  rtl8139: 'rtl8139',
+};
+
+function buildNets(b: Builder): void {
+  for (const net of b.def.devices.interfaces) {
+    if (net.type === 'hostdev') continue;
+    buildNet(b, net);
+  }
+}
+
+function buildNet(b: Builder, net: NetDef): void {
+  const alias = net.info.alias!;
+  const netdevId = `host${alias}`;
+  const src = (k: string): string | undefined => genericAttr(net.source, k);
+  const hostPort = (): string => `${src('address') ?? ''}:${src('port') ?? ''}`;
+  switch (net.type) {
+    case 'user':
+      b.netdev([['type', 'user'], ['id', netdevId]]);
+      break;
+    case 'server':
+      b.netdev([['type', 'socket'], ['listen', hostPort()], ['id', netdevId]]);
+      break;
+    case 'client':
+      b.netdev([['type', 'socket'], ['connect', hostPort()], ['id', netdevId]]);
+      break;
+    case 'mcast':
+      b.netdev([['type', 'socket'], ['mcast', hostPort()], ['id', netdevId]]);
+      break;
+    case 'vhostuser': {
+      if (src('type') !== 'unix' || (net.source?.children.length ?? 0) > 0) {
+        throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'vhost-user interface source not supported yet');
+      }
+      const chardevId = `char${alias}`;
+      const server = src('mode') === 'server';
+      b.add('-chardev', buildChardevArg(chardevId, { type: 'unix', path: src('path') ?? '', listen: server, wait: true }));
+      const queues = Number(attrOf(net.driver, 'queues') ?? 0);
+      b.netdev([['type', 'vhost-user'], ['chardev', chardevId], ['queues', queues > 1 ? queues : undefined], ['id', netdevId]]);
+      break;
+    }
+    default:
+      throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported interface type '${net.type}'`);
+  }
+  const model = net.model ?? 'rtl8139';
+  const driver = NIC_DRIVERS[model];
+  if (!driver) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported NIC model '${model}'`);
+  const props: Props = [['driver', driver]];
+  if (model.startsWith('virtio')) {
+    const drv = net.driver;
+    props.push(...virtioOptions(drv));
+    const tx = attrOf(drv, 'txmode');
+    if (tx !== undefined) props.push(['tx', tx === 'iothread' ? 'bh' : tx]);
+    props.push(...onOffProp(drv, 'ioeventfd', 'ioeventfd'), ...onOffProp(drv, 'event_idx', 'event_idx'));
+    const queues = Number(attrOf(drv, 'queues') ?? 0);
+    if (queues > 1) props.push(['mq', true], ['vectors', 2 * queues + 2]);
+    const num = (k: string): number | undefined => (attrOf(drv, k) === undefined ? undefined : Number(attrOf(drv, k)));
+    props.push(['rx_queue_size', num('rx_queue_size')], ['tx_queue_size', num('tx_queue_size')]);
+    props.push(...onOffProp(drv, 'rss', 'rss'), ...onOffProp(drv, 'rss_hash_report', 'hash'));
+    if (net.teaming?.type === 'persistent') props.push(['failover', true]);
+  }
+  props.push(['netdev', netdevId], ['id', alias], ['mac', net.mac], ['bootindex', b.bootIndex(net.info)]);
+  props.push(...b.addressProps(net.info));
+  if (net.info.acpiIndex !== undefined) props.push(['acpi-index', net.info.acpiIndex]);
+  b.device(props);
+}
+
+const INPUT_DRIVERS: Record<string, Record<string, string>> = {
+  usb: { tablet: 'usb-tablet', mouse: 'usb-mouse', keyboard: 'usb-kbd' },
+  virtio: { tablet: 'virtio-tablet-pci', mouse: 'virtio-mouse-pci', keyboard: 'virtio-keyboard-pci' },
+};
+
+function buildInputs(b: Builder): void {
+  for (const input of b.def.devices.inputs as InputDef[]) {
+    if (input.bus === 'ps2' || input.bus === undefined) continue;
+    const driver = INPUT_DRIVERS[input.bus]?.[input.type];
+    if (!driver) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported input '${input.type}'`);
+    if (input.driver && input.driver.attrs.some(([k]) => !VIRTIO_DRIVER_ATTRS.has(k))) {
+      throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'input driver settings not supported yet');
+    }
+    if (input.source) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'input source not supported yet');
+    b.device([['driver', driver], ...(input.bus === 'virtio' ? virtioOptions(input.driver) : []), ['id', input.info.alias], ...b.addressProps(input.info)]);
+  }
+}
+
+const AUDIO_DRIVERS: Record<string, string> = { pulseaudio: 'pa', file: 'wav' };
+
+/** Per-direction properties of each backend, after the common ones (qemuBuildAudio*Props). */
+const AUDIO_DIRECTION_ATTRS: Record<string, Array<[string, string, 'str' | 'num' | 'bool']>> = {
+  alsa: [['dev', 'dev', 'str']],
+  oss: [['dev', 'dev', 'str'], ['bufferCount', 'buffer-count', 'num'], ['tryPoll', 'try-poll', 'bool']],
+  sdl: [['bufferCount', 'buffer-count', 'num']],
+  coreaudio: [['bufferCount', 'buffer-count', 'num']],
+  pulseaudio: [['name', 'name', 'str'], ['streamName', 'stream-name', 'str'], ['latency', 'latency', 'num']],
+  jack: [['serverName', 'server-name', 'str'], ['clientName', 'client-name', 'str'], ['connectPorts', 'connect-ports', 'str'], ['exactName', 'exact-name', 'bool']],
+};
+
+const AUDIO_TOP_ATTRS: Record<string, Array<[string, string, 'str' | 'num' | 'bool']>> = {
+  pulseaudio: [['serverName', 'server', 'str']],
+  oss: [['tryMMap', 'try-mmap', 'bool'], ['exclusive', 'exclusive', 'bool'], ['dspPolicy', 'dsp-policy', 'num']],
+  file: [['path', 'path', 'str']],
+};
+
+function xmlValue(v: string | undefined, kind: 'str' | 'num' | 'bool'): unknown {
+  if (v === undefined) return undefined;
+  if (kind === 'num') return Number(v);
+  if (kind === 'bool') return v === 'yes' || v === 'on';
+  return v;
+}
+
+function audioDirection(type: string, el: XmlElement | undefined): Record<string, unknown> | undefined {
+  if (!el) return undefined;
+  const a = (k: string): string | undefined => attr(el, k);
+  const settings = child(el, 'settings');
+  const props: Props = [
+    ['mixing-engine', xmlValue(a('mixingEngine'), 'bool')],
+    ['fixed-settings', xmlValue(a('fixedSettings'), 'bool')],
+    ['voices', xmlValue(a('voices'), 'num')],
+    ['buffer-length', xmlValue(a('bufferLength'), 'num')],
+    ['frequency', xmlValue(attr(settings, 'frequency'), 'num')],
+    ['channels', xmlValue(attr(settings, 'channels'), 'num')],
+    ['format', attr(settings, 'format')],
+  ];
+  for (const [x, q, kind] of AUDIO_DIRECTION_ATTRS[type] ?? []) props.push([q, xmlValue(a(x), kind)]);
+  const kept = props.filter(([, v]) => v !== undefined);
+  return kept.length ? Object.fromEntries(kept) : undefined;
+}
+
+/** qemuBuildAudioCommandLine: one -audiodev per <audio>. */
+function buildAudios(b: Builder): void {
+  for (const a of b.def.devices.audios) {
+    const type = simpleAttr(a, 'type') ?? 'none';
+    const id = simpleAttr(a, 'id') ?? '1';
+    const known = new Set(['none', 'spice', 'alsa', 'oss', 'sdl', 'coreaudio', 'pulseaudio', 'jack', 'file']);
+    if (!known.has(type)) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported audio backend '${type}'`);
+    for (const c of a.children) {
+      if (c.name !== 'input' && c.name !== 'output') throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `audio <${c.name}> is not supported yet`);
+    }
+    const props: Props = [['id', `audio${id}`], ['driver', AUDIO_DRIVERS[type] ?? type], ['timer-period', xmlValue(simpleAttr(a, 'timerPeriod'), 'num')]];
+    for (const [x, q, kind] of AUDIO_TOP_ATTRS[type] ?? []) props.push([q, xmlValue(simpleAttr(a, x), kind)]);
+    props.push(['in', audioDirection(type, a.children.find((c) => c.name === 'input'))]);
+    props.push(['out', audioDirection(type, a.children.find((c) => c.name === 'output'))]);
+    b.add('-audiodev', JSON.stringify(Object.fromEntries(props.filter(([, v]) => v !== undefined))));
+  }
+}
+
+/** The -audiodev id a device uses: its own <audio id=> child, else the first backend. */
+function audiodevFor(b: Builder, kids: XmlElement[]): string | undefined {
+  const own = attr(kids.find((c) => c.name === 'audio'), 'id');
+  if (own !== undefined) return `audio${own}`;
+  return audiodevOf(b);
+}
+
+function graphicsAttr(g: GraphicsDef, name: string): string | undefined {
+  return g.attrs.find(([k]) => k === name)?.[1];
+}
+
+function listenAttr(g: GraphicsDef, name: string): string | undefined {
+  return g.listens[0]?.find(([k]) => k === name)?.[1];
+}
+
+function unsupportedGraphics(what: string): never {
+  throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `graphics setting '${what}' is not supported yet`);
+}
+
+function audiodevOf(b: Builder): string | undefined {
+  const audio = b.def.devices.audios[0];
+  return audio ? `audio${simpleAttr(audio, 'id') ?? '1'}` : undefined;
+}
+
+/** qemuBuildGraphicsVNCCommandLine */
+function buildVnc(b: Builder, g: GraphicsDef): void {
+  for (const [k] of g.attrs) if (k !== 'sharePolicy' && k !== 'powerControl' && k !== 'listen') unsupportedGraphics(k);
+  if (g.children.some((c) => c.name !== 'audio') || g.socket !== undefined) unsupportedGraphics('vnc child');
+  const ltype = listenAttr(g, 'type');
+  let out: string;
+  if (ltype === 'none') {
+    out = 'none';
+  } else if (ltype === 'socket') {
+    out = `vnc=unix:${escapeOptionValue(listenAttr(g, 'socket') ?? `${b.opts.libDir}/vnc.sock`)}`;
+  } else {
+    if (ltype !== undefined && ltype !== 'address') unsupportedGraphics(`listen ${ltype}`);
+    const address = listenAttr(g, 'address') ?? '127.0.0.1';
+    const port = g.autoport || g.port === undefined || g.port < 0 ? 5900 : g.port;
+    out = `${address.includes(':') ? `[${address}]` : address}:${port - 5900}`;
+    if (g.websocket !== undefined) out += `,websocket=${g.websocket}`;
+  }
+  const share = graphicsAttr(g, 'sharePolicy');
+  if (share !== undefined) out += `,share=${share}`;
+  if (graphicsAttr(g, 'powerControl') === 'yes') out += ',power-control=on';
+  const audiodev = audiodevFor(b, g.children);
+  if (audiodev) out += `,audiodev=${audiodev}`;
+  b.add('-vnc', out);
+}
+
+const SPICE_COMPRESSION: Record<string, [string, string]> = {
+  image: ['compression', 'image-compression'],
+  jpeg: ['compression', 'jpeg-wan-compression'],
+  zlib: ['compression', 'zlib-glz-wan-compression'],
+  playback: ['compression', 'playback-compression'],
+  streaming: ['mode', 'streaming-video'],
+};
+
+/** qemuBuildGraphicsSPICECommandLine */
+function buildSpice(b: Builder, g: GraphicsDef): void {
+  for (const [k] of g.attrs) if (k !== 'defaultMode' && k !== 'listen') unsupportedGraphics(k);
+  const parts: string[] = [];
+  const ltype = listenAttr(g, 'type');
+  if (ltype === 'socket') {
+    parts.push('unix', `addr=${escapeOptionValue(listenAttr(g, 'socket') ?? `${b.opts.libDir}/spice.sock`)}`);
+  } else if (ltype === 'none') {
+    parts.push('port=0');
+  } else {
+    if (g.autoport) unsupportedGraphics('autoport');
+    if (ltype !== undefined && ltype !== 'address') unsupportedGraphics(`listen ${ltype}`);
+    parts.push(`port=${g.port !== undefined && g.port > 0 ? g.port : 0}`);
+    if (g.tlsPort !== undefined && g.tlsPort > 0) parts.push(`tls-port=${g.tlsPort}`);
+    const address = listenAttr(g, 'address');
+    if (address !== undefined) parts.push(`addr=${address.includes(':') ? `[${address}]` : address}`);
+    if (g.tlsPort !== undefined && g.tlsPort > 0) parts.push('x509-dir=/etc/pki/libvirt-spice');
+  }
+  const defaultMode = graphicsAttr(g, 'defaultMode');
+  if (defaultMode === 'secure') parts.push('tls-channel=default');
+  else if (defaultMode === 'insecure') parts.push('plaintext-channel=default');
+  const kids = g.children;
+  for (const c of kids.filter((k) => k.name === 'channel')) {
+    const mode = attr(c, 'mode');
+    if (mode === 'secure') parts.push(`tls-channel=${attr(c, 'name')}`);
+    else if (mode === 'insecure') parts.push(`plaintext-channel=${attr(c, 'name')}`);
+  }
+  for (const [name, [a, opt]] of Object.entries(SPICE_COMPRESSION)) {
+    const el = kids.find((k) => k.name === name);
+    const v = attr(el, a);
+    if (v !== undefined) parts.push(`${opt}=${v}`);
+  }
+  const clipboard = kids.find((k) => k.name === 'clipboard');
+  if (attr(clipboard, 'copypaste') === 'no') parts.push('disable-copy-paste=on');
+  const xfer = kids.find((k) => k.name === 'filetransfer');
+  if (attr(xfer, 'enable') === 'no') parts.push('disable-agent-file-xfer=on');
+  for (const k of kids) {
+    if (k.name !== 'channel' && k.name !== 'clipboard' && k.name !== 'filetransfer' && !(k.name in SPICE_COMPRESSION)) unsupportedGraphics(k.name);
+  }
+  parts.push('seamless-migration=on');
+  b.add('-spice', parts.join(','));
+}
+
+/** qemuBuildGraphicsEGLHeadlessCommandLine: an OpenGL display without a window, on a render node. */
+function buildEglHeadless(b: Builder, g: GraphicsDef): void {
+  if (g.children.some((c) => c.name !== 'gl') || g.attrs.length > 0) unsupportedGraphics('egl-headless');
+  const node = attr(g.children.find((c) => c.name === 'gl'), 'rendernode') ?? b.opts.drmRenderNode;
+  if (node === undefined) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'egl-headless needs a DRM render node');
+  b.add('-display', `egl-headless,rendernode=${escapeOptionValue(node)}`);
+}
+
+function buildGraphics(b: Builder): void {
+  for (const g of b.def.devices.graphics as GraphicsDef[]) {
+    if (g.type === 'vnc') buildVnc(b, g);
+    else if (g.type === 'spice') buildSpice(b, g);
+    else if (g.type === 'egl-headless') buildEglHeadless(b, g);
+    else throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported graphics '${g.type}'`);
+  }
+}
+
+const VIDEO_DRIVERS: Record<string, [string, string]> = {
+  cirrus: ['cirrus-vga', 'cirrus-vga'],
+  vga: ['VGA', 'VGA'],
+  qxl: ['qxl-vga', 'qxl'],
+  vmvga: ['vmware-svga', 'vmware-svga'],
+  virtio: ['virtio-vga', 'virtio-gpu-pci'],
+  bochs: ['bochs-display', 'bochs-display'],
+};
+
+function buildVideos(b: Builder): void {
+  b.def.devices.videos.forEach((v, i) => {
+    const model = modelOf(v);
+    const type = attr(model, 'type') ?? 'cirrus';
+    if (type === 'none') return;
+    const accel3d = attr(child(model!, 'acceleration'), 'accel3d') === 'yes';
+    if (v.children.some((c) => c.name !== 'model') || children(model!).some((c) => c.name !== 'acceleration') || (accel3d && type !== 'virtio')) {
+      throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'video settings are not supported yet');
+    }
+    const drv = VIDEO_DRIVERS[type];
+    if (!drv) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported video model '${type}'`);
+    const driver = i === 0 ? drv[0] : drv[1];
+    const props: Props = [['driver', accel3d ? (i === 0 ? 'virtio-vga-gl' : 'virtio-gpu-gl-pci') : driver], ['id', v.info.alias]];
+    const num = (k: string): number | undefined => (attr(model, k) === undefined ? undefined : Number(attr(model, k)));
+    if (type === 'qxl') {
+      props.push(['max_outputs', num('heads')]);
+      if (num('ram') !== undefined) props.push(['ram_size', num('ram')! * 1024]);
+      if (num('vram') !== undefined) props.push(['vram_size', num('vram')! * 1024]);
+      props.push(['vram64_size_mb', (num('vram64') ?? 0) / 1024]);
+      if (num('vgamem') !== undefined) props.push(['vgamem_mb', num('vgamem')! / 1024]);
+    } else if (type === 'vga' || type === 'vmvga') {
+      const vram = num('vram');
+      if (vram !== undefined && vram !== 16384) props.push(['vgamem_mb', vram / 1024]);
+    } else if (type === 'virtio') {
+      const heads = num('heads');
+      if (accel3d || (heads !== undefined && heads !== 1)) props.push(['max_outputs', heads ?? 1]);
+    } else if (type === 'bochs') {
+      const vram = num('vram');
+      if (vram !== undefined) props.push(['vgamem', vram * 1024]);
+    }
+    props.push(...b.addressProps(v.info));
+    if (v.info.acpiIndex !== undefined) props.push(['acpi-index', v.info.acpiIndex]);
+    b.device(props);
+  });
+}
+
+function buildSounds(b: Builder): void {
+  for (const s of b.def.devices.sounds) {
+    const audiodev = audiodevFor(b, s.children);
+    const model = simpleAttr(s, 'model');
+    const alias = s.info.alias!;
+    switch (model) {
+      case 'ich6':
+      case 'ich9':
+        b.device([['driver', model === 'ich9' ? 'ich9-intel-hda' : 'intel-hda'], ['id', alias], ...b.addressProps(s.info)]);
+        b.device([['driver', 'hda-duplex'], ['id', `${alias}-codec0`], ['bus', `${alias}.0`], ['cad', 0], ['audiodev', audiodev]]);
+        break;
+      case 'ac97':
+      case 'es1370':
+        b.device([['driver', model === 'ac97' ? 'AC97' : 'ES1370'], ['id', alias], ['audiodev', audiodev], ...b.addressProps(s.info)]);
+        break;
+      default:
+        throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported sound model '${model}'`);
+    }
+  }
+}
+
+function buildHostdevs(b: Builder): void {
+  const d = b.def.devices;
+  for (const net of d.interfaces) {
+    if (net.type !== 'hostdev') continue;
+    const host = net.hostdevAddress?.pci;
+    if (!host) throw virError(VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU, 'missing hostdev source address');
+    b.device(vfioProps(b, formatPciAddress(host), net.info, net.teaming));
+  }
+  for (const h of d.hostdevs as HostdevDef[]) {
+    if (h.mode === 'subsystem' && h.type === 'usb') {
+      b.device(usbHostProps(b, h));
+      continue;
+    }
+    if (h.mode === 'subsystem' && h.type === 'mdev') {
+      b.device(mdevProps(b, h));
+      continue;
+    }
+    if (h.mode !== 'subsystem' || h.type !== 'pci' || !h.pciAddress) {
+      throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported hostdev type '${h.type}'`);
+    }
+    b.device(vfioProps(b, formatPciAddress(h.pciAddress), h.info, h.teaming));
+  }
+}
+
+/** qemuBuildUSBHostdevDevProps: a host USB device by its /dev/bus/usb node. */
+function usbHostProps(b: Builder, h: HostdevDef): Props {
+  const addr = h.sourceChildren.find((c) => c.name === 'address');
+  const bus = attr(addr, 'bus');
+  const device = attr(addr, 'device');
+  if (bus === undefined || device === undefined) {
+    throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'USB host devices by vendor/product are not supported yet');
+  }
+  const pad = (v: string): string => String(Number(v)).padStart(3, '0');
+  const props: Props = [['driver', 'usb-host'], ['hostdevice', `/dev/bus/usb/${pad(bus)}/${pad(device)}`], ['id', h.info.alias]];
+  const reset = h.sourceAttrs.find(([k]) => k === 'guestReset')?.[1];
+  if (reset === 'off') props.push(['guest-reset', false]);
+  else if (reset === 'uninitialized') props.push(['guest-reset', true], ['guest-resets-all', false]);
+  else if (reset === 'on') props.push(['guest-reset', true], ['guest-resets-all', true]);
+  props.push(['bootindex', b.bootIndex(h.info)], ...b.addressProps(h.info));
+  return props;
+}
+
+/** qemuBuildHostdevMediatedDevProps: a mediated device by its sysfs node. */
+function mdevProps(b: Builder, h: HostdevDef): Props {
+  const hattr = (k: string): string | undefined => h.attrs.find(([n]) => n === k)?.[1];
+  if (hattr('model') !== 'vfio-pci') throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported mediated device model '${hattr('model')}'`);
+  const uuid = attr(h.sourceChildren.find((c) => c.name === 'address'), 'uuid');
+  const ramfb = hattr('ramfb') === 'on';
+  const display = hattr('display');
+  return [
+    ['driver', ramfb ? 'vfio-pci-nohotplug' : 'vfio-pci'], ['id', h.info.alias], ['sysfsdev', `/sys/bus/mdev/devices/${uuid}`],
+    ['display', display === undefined ? undefined : display], ['ramfb', ramfb ? true : undefined], ['bootindex', b.bootIndex(h.info)],
+    ...b.addressProps(h.info),
+  ];
+}
+
+function vfioProps(b: Builder, host: string, info: DeviceInfo, teaming: NetDef['teaming']): Props {
+  const props: Props = [['driver', 'vfio-pci'], ['host', host], ['id', info.alias], ['bootindex', b.bootIndex(info)]];
+  if (teaming?.type === 'transient' && teaming.persistent) props.push(['failover_pair_id', teaming.persistent]);
+  props.push(...b.addressProps(info));
+  return props;
+}
+
+function buildMemballoon(b: Builder): void {
+  const m = b.def.devices.memballoon;
+  if (!m) return;
+  const model = simpleAttr(m, 'model');
+  if (model === 'none') return;
+  if (model !== 'virtio') throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported memballoon model '${model}'`);
+  const driver = childDriver(m);
+  if (m.children.some((c) => c.name !== 'driver') || (driver && [...driver.attrs.keys()].some((k) => !VIRTIO_DRIVER_ATTRS.has(k)))) {
+    throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'unsupported memballoon settings');
+  }
+  const props: Props = [['driver', 'virtio-balloon-pci'], ...virtioOptions(driver), ['id', m.info.alias]];
+  const deflate = simpleAttr(m, 'autodeflate');
+  if (deflate !== undefined) props.push(['deflate-on-oom', deflate === 'on']);
+  const report = simpleAttr(m, 'freePageReporting');
+  if (report !== undefined) props.push(['free-page-reporting', report === 'on']);
+  props.push(...b.addressProps(m.info));
+  b.device(props);
+}
+
+const DISK_DRIVER_ATTRS = new Set([
+  'name', 'type', 'cache', 'io', 'discard', 'detect_zeroes', 'error_policy', 'rerror_policy', 'copy_on_read',
+  'iommu', 'ats', 'packed', 'page_per_vq', 'ioeventfd', 'event_idx', 'queues', 'queue_size',
+]);
+const NET_DRIVER_ATTRS = new Set(['name', 'txmode', 'ioeventfd', 'event_idx', 'queues', 'rx_queue_size', 'tx_queue_size', 'rss', 'rss_hash_report', 'iommu', 'ats', 'packed', 'page_per_vq']);
+const VIRTIO_DRIVER_ATTRS = new Set(['iommu', 'ats', 'packed', 'page_per_vq']);
+
+const WATCHDOG_ACTIONS: Record<string, string> = { dump: 'pause' };
+
+function buildWatchdogs(b: Builder): void {
+  for (const w of b.def.devices.watchdogs) {
+    const model = simpleAttr(w, 'model') ?? 'i6300esb';
+    if (model !== 'ib700' && model !== 'i6300esb') throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported watchdog model '${model}'`);
+    b.device([['driver', model], ['id', w.info.alias], ...b.addressProps(w.info)]);
+    const action = simpleAttr(w, 'action');
+    if (action !== undefined) b.add('-watchdog-action', WATCHDOG_ACTIONS[action] ?? action);
+  }
+}
+
+/** A character device described by a device's own <source>/<protocol> children (redirdev, rng egd). */
+function nestedChr(type: string, el: { children: XmlElement[] }, info: DeviceInfo): ChrDef {
+  const protocol = attr(el.children.find((c) => c.name === 'protocol'), 'type');
+  const chr: ChrDef = { kind: 'serial', type, sources: el.children.filter((c) => c.name === 'source'), extra: [], info };
+  if (protocol !== undefined) chr.protocol = protocol;
+  return chr;
+}
+
+function buildRedirdevs(b: Builder): void {
+  for (const r of b.def.devices.redirdevs) {
+    if (simpleAttr(r, 'bus') !== 'usb') throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'unsupported redirdev bus');
+    const id = chardev(b, nestedChr(simpleAttr(r, 'type') ?? 'spicevmc', r, r.info));
+    b.device([['driver', 'usb-redir'], ['chardev', id], ['id', r.info.alias], ['bootindex', b.bootIndex(r.info)], ...b.addressProps(r.info)]);
+  }
+}
+
+function buildRngs(b: Builder): void {
+  for (const r of b.def.devices.rngs) {
+    const model = simpleAttr(r, 'model');
+    if (model !== 'virtio') throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported rng model '${model}'`);
+    const backend = r.children.find((c) => c.name === 'backend');
+    const objId = `obj${r.info.alias}`;
+    const bmodel = attr(backend, 'model');
+    if (bmodel === 'random') {
+      b.object([['qom-type', 'rng-random'], ['id', objId], ['filename', textOf(backend) || '/dev/urandom']]);
+    } else if (bmodel === 'builtin') {
+      b.object([['qom-type', 'rng-builtin'], ['id', objId]]);
+    } else if (bmodel === 'egd' && backend) {
+      const info: DeviceInfo = { alias: r.info.alias };
+      const id = chardev(b, nestedChr(attr(backend, 'type') ?? 'pty', backend as unknown as { children: XmlElement[] }, info));
+      b.object([['qom-type', 'rng-egd'], ['id', objId], ['chardev', id]]);
+    } else {
+      throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported rng backend '${bmodel}'`);
+    }
+    const rate = r.children.find((c) => c.name === 'rate');
+    const props: Props = [['driver', 'virtio-rng-pci'], ...virtioOptions(childDriver(r)), ['rng', objId], ['id', r.info.alias]];
+    if (rate) {
+      props.push(['max-bytes', Number(attr(rate, 'bytes'))], ['period', Number(attr(rate, 'period') ?? 1000)]);
+    }
+    for (const c of r.children) {
+      if (c.name !== 'backend' && c.name !== 'rate' && c.name !== 'driver') throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `rng <${c.name}> is not supported yet`);
+    }
+    b.device([...props, ...b.addressProps(r.info)]);
+  }
+}
+
+function buildPanics(b: Builder): void {
+  for (const p of b.def.devices.panics) {
+    const model = simpleAttr(p, 'model') ?? 'isa';
+    if (model === 'hyperv') continue;
+    if (model !== 'isa') throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported panic model '${model}'`);
+    const iobase = p.info.address?.type === 'isa' ? p.info.address.attrs.find(([k]) => k === 'iobase')?.[1] : undefined;
+    b.device([['driver', 'pvpanic'], ['ioport', iobase === undefined ? undefined : Number(iobase)]]);
+  }
+}
+
+function buildVsock(b: Builder): void {
+  const v = b.def.devices.vsock;
+  if (!v) return;
+  const cid = v.children.find((c) => c.name === 'cid');
+  const address = attr(cid, 'address');
+  if (address === undefined || b.opts.vhostVsockFd === undefined) {
+    throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'vsock needs a guest CID and an open vhost-vsock device');
+  }
+  b.device([
+    ['driver', 'vhost-vsock-pci'], ['id', v.info.alias], ['guest-cid', Number(address)], ['vhostfd', String(b.opts.vhostVsockFd)],
+    ...b.addressProps(v.info),
+  ]);
+}
+
+function loaderUnsupported(def: DomainDef): boolean {
+  const loader = def.os.loader;
+  if (!loader) return false;
+  if (loader.attrs.some(([k, v]) => !(k === 'readonly' || (k === 'type' && v === 'pflash')))) return true;
+  const nvram = def.os.nvram;
+  if (nvram && (nvram.children.length > 0 || nvram.attrs.some(([k]) => k !== 'template') || !nvram.path)) return true;
+  return !loader.path;
+}
+
+/** Device kinds virtnode cannot yet put on a command line: refused rather than silently dropped. */
+function refuseUnsupported(def: DomainDef): void {
+  const d = def.devices;
+  const lists: Array<[string, unknown[]]> = [
+    ['filesystem', d.filesystems], ['smartcard', d.smartcards], ['tpm', d.tpms],
+    ['hub', d.hubs], ['shmem', d.shmems],
+    ['memory', d.memories], ['crypto', d.cryptos], ['lease', d.leases],
+  ];
+  for (const [name, list] of lists) {
+    if (list.length > 0) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `${name} devices are not supported yet`);
+  }
+  if (d.iommu || d.nvram) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'device not supported yet');
+  const unsupportedTop: Array<[string, unknown]> = [
+['numa', def.cpu && child(def.cpu, 'numa') && children(child(def.cpu, 'numa')!).some((c) => c.name !== 'cell') ? true : undefined], ['memoryBacking', def.memoryBacking && children(def.memoryBacking).some((c) => c.name !== 'locked') ? true : undefined], ['iothreads', def.iothreads],
+    ['sysinfo', def.sysinfo.length ? true : undefined], ['loader', loaderUnsupported(def) ? true : undefined], ['kernel', def.os.kernel],
+    ['seclabel', def.seclabels.length ? true : undefined], ['launchSecurity', def.launchSecurity],
+    ['namespaced', def.namespaced.length ? true : undefined], ['genid', def.genid === '' ? true : undefined], ['firmware', def.os.firmware],
+    ['memtune', def.memtune], ['cputune', def.cputune],
+    ['numatune', def.numatune && [...children(def.numatune)].some((c) => attr(c, 'mode') !== 'restrictive') ? true : undefined], ['blkiotune', def.blkiotune],
+  ];
+  for (const [name, v] of unsupportedTop) {
+    if (v !== undefined) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `<${name}> is not supported yet`);
+  }
+  const featureOk = new Set(['acpi', 'apic', 'pae', 'vmport', 'smm', 'hyperv', 'pvspinlock']);
+  for (const name of def.features?.keys() ?? []) {
+    if (!featureOk.has(name)) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `feature '${name}' is not supported yet`);
+  }
+  for (const disk of d.disks) {
+    // <iotune> is applied over QMP (block_set_io_throttle) once QEMU runs, never on the command line.
+    if (disk.extra.some((e) => e.name !== 'iotune') || disk.wwn || disk.transient || disk.shareable || disk.vendor || disk.product) {
+      throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'disk settings not supported yet');
+    }
+    const extraDriver = disk.driver?.attrs.some(([k]) => !DISK_DRIVER_ATTRS.has(k));
+    if (extraDriver || (disk.driver?.children.length ?? 0) > 0) {
+      throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'disk driver settings not supported yet');
+    }
+    const networkNbd = disk.type === 'network' && genericAttr(disk.source, 'protocol') === 'nbd';
+    const okAttrs = networkNbd ? ['protocol', 'name'] : ['file', 'dev', 'startupPolicy'];
+    if (disk.source && ((!networkNbd && disk.source.children.length > 0) || disk.source.attrs.some(([k]) => !okAttrs.includes(k)))) {
+      throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'disk source settings not supported yet');
+    }
+  }
+  for (const net of d.interfaces) {
+    const badDriver = net.driver && (net.driver.children.length > 0 || net.driver.attrs.some(([k]) => !NET_DRIVER_ATTRS.has(k)));
+    if (net.extra.length || badDriver || net.linkState || net.mtu) {
+      throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'interface settings not supported yet');
+    }
+  }
+  for (const c of d.controllers) {
+    const badDriver = c.driver && (c.driver.children.length > 0 || c.driver.attrs.some(([k]) => !VIRTIO_DRIVER_ATTRS.has(k)));
+    if (badDriver || c.extra.length) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'controller settings not supported yet');
+  }
+  if (def.cpu) {
+    const mode = attr(def.cpu, 'mode') ?? 'custom';
+    if (mode !== 'custom' || children(def.cpu).some((c) => !['model', 'topology', 'feature', 'numa'].includes(c.name))) {
+      throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'CPU settings not supported yet');
+    }
+  }
+}
+
+/** virDomainDefGetShortName: the name part of per-domain directories, at most 20 characters. */
+function shortName(name: string): string {
+  return [...name].slice(0, 20).join('');
+}
+
+/**
+ * qemuBuildCommandLine: the QEMU process for `def` (already through the QEMU post-parse step).
+ * The definition is not changed: aliases are assigned on a copy.
+ */
+export function buildCommandLine(input: DomainDef, caps: QemuCaps, options: BuildCommandLineOptions = {}): Command {
+  const def = structuredClone(input);
+  refuseUnsupported(def);
+  qemuAssignDeviceAliases(def);
+  assignUsbPorts(def);
+  const id = options.id ?? -1;
+  const libDir = options.libDir ?? `/tmp/lib/domain-${id}-${shortName(def.name)}`;
+  const b = new Builder(def, caps, { ...options, libDir });
+  const cmd = b.cmd;
+  cmd.addEnv('LC_ALL', 'C');
+  cmd.addEnv('PATH', '/bin');
+  cmd.addEnv('HOME', libDir);
+  cmd.addEnv('USER', 'test');
+  cmd.addEnv('LOGNAME', 'test');
+  cmd.addEnv('XDG_DATA_HOME', `${libDir}/.local/share`);
+  cmd.addEnv('XDG_CACHE_HOME', `${libDir}/.cache`);
+  cmd.addEnv('XDG_CONFIG_HOME', `${libDir}/.config`);
+  for (const a of def.devices.audios) {
+    const sdlDriver = simpleAttr(a, 'type') === 'sdl' ? simpleAttr(a, 'driver') : undefined;
+    if (sdlDriver !== undefined) cmd.addEnv('SDL_AUDIODRIVER', sdlDriver);
+  }
+
+  b.add('-name', `guest=${escapeOptionValue(def.name)},debug-threads=on`);
+  b.add('-S');
+  b.object([['qom-type', 'secret'], ['id', 'masterKey0'], ['format', 'raw'], ['file', `${libDir}/master-key.aes`]]);
+  buildPflash(b);
+  buildMachine(b);
+  buildCpu(b);
+  buildMemory(b);
+  buildSmp(b);
+  buildNuma(b);
+  b.add('-uuid', def.uuid);
+  if (def.genid !== undefined && def.genid !== '') b.device([['driver', 'vmgenid'], ['guid', def.genid], ['id', 'vmgenid0']]);
+  if (def.devices.graphics.length === 0) b.add('-display', 'none');
+  b.add('-no-user-config', '-nodefaults');
+  const monitor: ChardevBackend =
+    options.monitorPath !== undefined
+      ? { type: 'unix', path: options.monitorPath, listen: true }
+      : { type: 'unix', fd: options.monitorFd ?? 1729, listen: true };
+  b.add('-chardev', buildChardevArg('charmonitor', monitor));
+  b.add('-mon', 'chardev=charmonitor,id=monitor,mode=control');
+  buildClock(b);
+  buildPm(b);
+  buildBoot(b);
+  b.assignBootIndexes();
+  buildControllers(b);
+  buildDisks(b);
+  buildNets(b);
+  buildSerials(b);
+  buildParallels(b);
+  buildChannels(b);
+  buildConsoles(b);
+  buildInputs(b);
+  buildAudios(b);
+  buildGraphics(b);
+  buildVideos(b);
+  buildSounds(b);
+  buildWatchdogs(b);
+  buildRedirdevs(b);
+  buildHostdevs(b);
+  buildMemballoon(b);
+  buildRngs(b);
+  if (caps.has('seccomp-sandbox')) b.add('-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny');
+  buildPanics(b);
+  buildVsock(b);
+  b.add('-msg', 'timestamp=on');
+  return cmd;
+}
+

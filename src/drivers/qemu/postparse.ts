@@ -1,0 +1,753 @@
+// The QEMU driver's post-parse step (libvirt 9.0 qemuDomainDefPostParse + qemuDomainAssignAddresses)
+// and its QEMU-specific validation (qemu_validate.c): what a definition gains between parsing and
+// `virsh dumpxml --inactive`, and the rules the driver adds on top of the generic ones.
+import type {
+  ControllerDef,
+  DeviceInfo,
+  DiskDef,
+  DomainDef,
+  DomainXMLOptions,
+  HostdevDef,
+  InputDef,
+  NetDef,
+  SimpleDeviceDef,
+} from '../../conf/domain';
+import {
+  allDevices,
+  parseDomainElement,
+  postParseDomain,
+  validateDomain,
+  VIR_DOMAIN_DEF_PARSE_INACTIVE,
+  VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE,
+} from '../../conf/domain';
+import { attr, parseXML, type XmlElement, type XmlNode } from '../../conf/xml';
+import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, VIR_FROM_QEMU, virError } from '../../error';
+import type { PciAddress } from '../../util/pci';
+import type { QemuCaps } from './capabilities';
+
+/** A synthetic element, as if parsed: attributes in the order given. */
+export function makeElement(name: string, attrs: Array<[string, string]> = [], kids: XmlNode[] = []): XmlElement {
+  return { name, attrs: new Map(attrs), children: kids, line: 0 };
+}
+
+export function isQ35(def: DomainDef): boolean {
+  const m = def.os.machine ?? '';
+  return m === 'q35' || m.startsWith('pc-q35');
+}
+
+export function isI440fx(def: DomainDef): boolean {
+  const m = def.os.machine ?? '';
+  return m === 'pc' || m.startsWith('pc-i440fx') || m.startsWith('pc-0') || m.startsWith('pc-1');
+}
+
+function isX86(def: DomainDef): boolean {
+  const a = def.os.arch ?? 'x86_64';
+  return a === 'x86_64' || a === 'i686';
+}
+
+/** The <model type=> of a video, sound, watchdog ... kept as parsed. */
+export function modelOf(dev: SimpleDeviceDef): XmlElement | undefined {
+  return dev.children.find((c) => c.name === 'model');
+}
+
+export function simpleAttr(dev: SimpleDeviceDef, name: string): string | undefined {
+  return dev.attrs.find(([k]) => k === name)?.[1];
+}
+
+/** virDomainControllerInsert: before the first controller of the same type with a higher index, else last. */
+function insertController(def: DomainDef, ctrl: ControllerDef): void {
+  const list = def.devices.controllers;
+  const at = list.findIndex((c) => c.type === ctrl.type && c.index > ctrl.index);
+  if (at >= 0) list.splice(at, 0, ctrl);
+  else list.push(ctrl);
+}
+
+function findController(def: DomainDef, type: string, index: number): ControllerDef | undefined {
+  return def.devices.controllers.find((c) => c.type === type && c.index === index);
+}
+
+function addController(def: DomainDef, type: string, index: number, model?: string): ControllerDef {
+  const existing = findController(def, type, index);
+  if (existing) return existing;
+  const ctrl: ControllerDef = { kind: 'controller', type, index, attrs: [], extra: [], info: {} };
+  if (model !== undefined) ctrl.model = model;
+  insertController(def, ctrl);
+  return ctrl;
+}
+
+function driveController(disk: DiskDef): number | undefined {
+  const a = disk.info.address;
+  if (a?.type !== 'drive') return undefined;
+  const c = a.attrs.find(([k]) => k === 'controller');
+  return c ? Number(c[1]) : 0;
+}
+
+/** virDomainDiskDefAssignAddress for the buses whose drive address follows from the target name. */
+function assignDriveAddress(disk: DiskDef): void {
+  if (disk.info.address) return;
+  const idx = diskIndex(disk.target.dev);
+  if (idx < 0) return;
+  let attrs: Array<[string, string]> | undefined;
+  switch (disk.target.bus) {
+    case 'ide':
+      attrs = [['controller', String(Math.floor(idx / 4))], ['bus', String(Math.floor((idx % 4) / 2))], ['target', '0'], ['unit', String(idx % 2)]];
+      break;
+    case 'sata':
+      attrs = [['controller', String(Math.floor(idx / 6))], ['bus', '0'], ['target', '0'], ['unit', String(idx % 6)]];
+      break;
+    case 'fdc':
+      attrs = [['controller', '0'], ['bus', '0'], ['target', '0'], ['unit', String(idx)]];
+      break;
+    case 'scsi':
+      attrs = [['controller', String(Math.floor(idx / 7))], ['bus', '0'], ['target', '0'], ['unit', String(idx % 7)]];
+      break;
+  }
+  if (attrs) disk.info.address = { type: 'drive', attrs };
+}
+
+/** virDiskNameToIndex: 'hda' -> 0, 'vdb' -> 1, 'sdaa' -> 26. */
+export function diskIndex(dev: string): number {
+  const m = /^(?:fd|hd|vd|sd|xvd|ubd)([a-z]+)\d*$/.exec(dev);
+  if (!m) return -1;
+  let idx = 0;
+  for (const ch of m[1]) idx = idx * 26 + (ch.charCodeAt(0) - 96);
+  return idx - 1;
+}
+
+/** virDomainDefPostParse: controllers without an index get the next free one of their type. */
+function assignControllerIndexes(def: DomainDef): void {
+  const list = def.devices.controllers;
+  for (const c of list) {
+    if (c.index >= 0) continue;
+    if (c.type === 'usb' && c.model === 'none' && !list.some((x) => x !== c && x.type === 'usb' && x.index === 0)) {
+      c.index = 0;
+      continue;
+    }
+    let idx = 0;
+    while (list.some((x) => x.type === c.type && x.index === idx)) idx++;
+    c.index = idx;
+  }
+  // USB companions come after their EHCI master of the same index.
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i];
+    if (c.type !== 'usb' || c.info.masterStartport === undefined) continue;
+    const m = list.findIndex((x, j) => j > i && x.type === 'usb' && x.index === c.index && x.info.masterStartport === undefined);
+    if (m > i) list.splice(i, 0, ...list.splice(m, 1));
+  }
+}
+
+function defaultControllers(def: DomainDef, caps: QemuCaps): void {
+  const d = def.devices;
+  assignControllerIndexes(def);
+  // qemuDomainDefAddDefaultDevices: USB, the q35 SATA controller, the PCI root.
+  if (isX86(def) && isQ35(def)) {
+    if (!d.controllers.some((c) => c.type === 'usb')) addController(def, 'usb', 0, caps.has('qemu-xhci') ? 'qemu-xhci' : 'ich9-ehci1');
+    addController(def, 'sata', 0);
+    addController(def, 'pci', 0, 'pcie-root');
+  } else if (isX86(def) && isI440fx(def)) {
+    if (!d.controllers.some((c) => c.type === 'usb')) addController(def, 'usb', 0, 'piix3-uhci');
+    addController(def, 'pci', 0, 'pci-root');
+  }
+  for (const c of d.controllers) {
+    if (c.type === 'usb' && c.model === undefined) c.model = isQ35(def) ? 'qemu-xhci' : 'piix3-uhci';
+    if (c.type === 'scsi' && c.model === undefined) c.model = 'lsilogic';
+    if (c.type === 'pci' && c.index === 0 && c.model === undefined) c.model = isQ35(def) ? 'pcie-root' : 'pci-root';
+  }
+  // virDomainDefAddImplicitDevices: the controllers the disks and channels refer to.
+  for (const disk of d.disks) {
+    assignDriveAddress(disk);
+    const bus = disk.target.bus;
+    const ctrl = driveController(disk);
+    if (ctrl === undefined) continue;
+    if (bus === 'ide' && isQ35(def)) continue;
+    if (bus === 'ide' || bus === 'sata' || bus === 'scsi' || (bus === 'fdc' && isQ35(def))) {
+      const c = addController(def, bus, ctrl);
+      if (bus === 'scsi' && c.model === undefined) c.model = 'lsilogic';
+    }
+  }
+  for (const c of [...d.channels, ...d.consoles]) {
+    if (targetType(c.target?.attrs) !== 'virtio') continue;
+    const a = c.info.address;
+    addController(def, 'virtio-serial', a?.type === 'virtio-serial' ? Number(a.attrs.find(([k]) => k === 'controller')?.[1] ?? '0') : 0);
+  }
+}
+
+/** qemuDomainChrDefPostParse: x86 serial ports are ISA serial ports unless told otherwise. */
+function defaultSerials(def: DomainDef): void {
+  if (!isX86(def)) return;
+  const con = def.devices.consoles[0];
+  if (con && def.devices.serials.length > 0 && con.target && targetType(con.target.attrs) === undefined) {
+    con.target.attrs.unshift(['type', 'serial']);
+  }
+  for (const s of def.devices.serials) {
+    const target = s.target ?? { attrs: [], children: [] };
+    if (targetType(target.attrs) === undefined) target.attrs.unshift(['type', 'isa-serial']);
+    const type = targetType(target.attrs)!;
+    const model = type === 'isa-serial' ? 'isa-serial' : type === 'pci-serial' ? 'pci-serial' : type === 'usb-serial' ? 'usb-serial' : type === 'isa-debug' ? 'isa-debugcon' : undefined;
+    if (model && !target.children.some((c) => c.name === 'model')) target.children.push(makeElement('model', [['name', model]]));
+    s.target = target;
+  }
+}
+
+function targetType(attrs: Array<[string, string]> | undefined): string | undefined {
+  return attrs?.find(([k]) => k === 'type')?.[1];
+}
+
+function defaultInputs(def: DomainDef): void {
+  if (!isX86(def) || def.os.type !== 'hvm') return;
+  const has = (type: string): boolean => def.devices.inputs.some((i) => i.type === type && i.bus === 'ps2');
+  const add = (type: string): void => {
+    const input: InputDef = { kind: 'input', type, bus: 'ps2', info: {} };
+    def.devices.inputs.push(input);
+  };
+  if (!has('mouse')) add('mouse');
+  if (!has('keyboard')) add('keyboard');
+}
+
+const VIDEO_DEFAULTS: Record<string, Array<[string, string]>> = {
+  cirrus: [['vram', '16384'], ['heads', '1']],
+  vga: [['vram', '16384'], ['heads', '1']],
+  vmvga: [['vram', '16384'], ['heads', '1']],
+  qxl: [['ram', '65536'], ['vram', '65536'], ['vgamem', '16384'], ['heads', '1']],
+  virtio: [['heads', '1']],
+  bochs: [['vram', '16384'], ['heads', '1']],
+};
+
+function defaultVideos(def: DomainDef): void {
+  def.devices.videos.forEach((video, i) => {
+    let model = modelOf(video);
+    if (!model) {
+      model = makeElement('model', [['type', 'cirrus']]);
+      video.children.unshift(model);
+    }
+    const type = attr(model, 'type') ?? 'cirrus';
+    const ordered = new Map<string, string>(model.attrs);
+    ordered.set('type', type);
+    for (const [k, v] of VIDEO_DEFAULTS[type] ?? []) if (!ordered.has(k)) ordered.set(k, v);
+    if (i === 0 && type !== 'none' && !ordered.has('primary')) ordered.set('primary', 'yes');
+    model.attrs = reorder(ordered, ['type', 'ram', 'vram', 'vram64', 'vgamem', 'heads', 'primary']);
+  });
+}
+
+function reorder(map: Map<string, string>, order: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const k of order) if (map.has(k)) out.set(k, map.get(k)!);
+  for (const [k, v] of map) if (!out.has(k)) out.set(k, v);
+  return out;
+}
+
+function defaultDisks(def: DomainDef): void {
+  for (const disk of def.devices.disks) {
+    if (disk.device === 'cdrom') disk.readonly = true;
+    if (!disk.driver) disk.driver = { attrs: [['name', 'qemu'], ['type', 'raw']], children: [] };
+    else {
+      if (!disk.driver.attrs.some(([k]) => k === 'name')) disk.driver.attrs.unshift(['name', 'qemu']);
+      if (!disk.driver.attrs.some(([k]) => k === 'type')) {
+        const at = disk.driver.attrs.findIndex(([k]) => k === 'name');
+        disk.driver.attrs.splice(at + 1, 0, ['type', 'raw']);
+      }
+    }
+  }
+}
+
+/** qemuDomainDefSetDefaultCPU: a custom CPU without a model gets the machine type's default one. */
+function defaultCpu(def: DomainDef, caps: QemuCaps): void {
+  if (!isX86(def) || !def.os.machine) return;
+  const cpu = def.cpu;
+  if (cpu && ((attr(cpu, 'mode') ?? 'custom') !== 'custom' || cpu.children.some((c) => 'name' in c && c.name === 'model'))) return;
+  const model = caps.machineDefaultCpu(def.type, def.os.machine);
+  if (!model) return;
+  const modelEl = makeElement('model', [['fallback', 'forbid']], [{ text: model }]);
+  if (!cpu) {
+    def.cpu = makeElement('cpu', [['mode', 'custom'], ['match', 'exact'], ['check', 'none']], [modelEl]);
+    return;
+  }
+  const attrs = new Map<string, string>([['mode', 'custom'], ['match', 'exact'], ['check', 'none']]);
+  for (const [k, v] of cpu.attrs) attrs.set(k, v);
+  cpu.attrs = attrs;
+  cpu.children.unshift(modelEl);
+}
+
+/** qemuDomainDefPostParse: machine, emulator, CPU model and the devices QEMU always has. */
+export function qemuDomainDefPostParse(def: DomainDef, caps: QemuCaps): void {
+  if (!def.devices.emulator && caps.data.binary) def.devices.emulator = caps.data.binary;
+  if (!def.os.arch) def.os.arch = caps.arch;
+  if (!def.os.machine) def.os.machine = caps.defaultMachine(def.type)?.name;
+  defaultCpu(def, caps);
+  defaultControllers(def, caps);
+  defaultInputs(def);
+  if (!def.devices.memballoon) {
+    def.devices.memballoon = { kind: 'memballoon', attrs: [['model', 'virtio']], children: [], info: {} };
+  }
+  // qemuDomainDefAddDefaultAudioBackend: SPICE carries the guest's audio; VNC, SDL and no display
+  // get the silent backend; displays without audio of their own (egl-headless) get none.
+  const graphics = def.devices.graphics;
+  const audible = graphics.length === 0 || graphics.some((g) => g.type === 'vnc' || g.type === 'spice' || g.type === 'sdl');
+  if (def.devices.audios.length === 0 && audible) {
+    const type = graphics.some((g) => g.type === 'spice') ? 'spice' : 'none';
+    def.devices.audios.push({ kind: 'audio', attrs: [['id', '1'], ['type', type]], children: [], info: {} });
+  }
+}
+
+/** Where a UEFI variable store goes when the definition names none (libvirt's nvramDir). */
+export const DEFAULT_NVRAM_DIR = '/var/lib/libvirt/qemu/nvram';
+
+/** qemuDomainDefNVRAMPostParse: a read-only pflash loader gets a per-domain variable store. */
+function defaultNvram(def: DomainDef): void {
+  const loader = def.os.loader;
+  const get = (k: string): string | undefined => loader?.attrs.find(([n]) => n === k)?.[1];
+  if (!loader || get('type') !== 'pflash' || get('readonly') !== 'yes') return;
+  def.os.nvram ??= { attrs: [], children: [] };
+  if (!def.os.nvram.path && !def.os.nvram.attrs.some(([k]) => k === 'type')) def.os.nvram.path = `${DEFAULT_NVRAM_DIR}/${def.name}_VARS.fd`;
+}
+
+/** The per-device defaults (qemuDomainDeviceDefPostParse) and addresses (qemuDomainAssignAddresses). */
+export function qemuDomainDevicesPostParse(def: DomainDef, caps: QemuCaps): void {
+  defaultNvram(def);
+  defaultControllers(def, caps);
+  defaultSerials(def);
+  defaultDisks(def);
+  for (const net of def.devices.interfaces) {
+    if (net.model === undefined && net.type !== 'hostdev' && isX86(def)) net.model = 'rtl8139';
+  }
+  defaultVideos(def);
+  assignVirtioSerialPorts(def);
+  assignPciAddresses(def);
+}
+
+/**
+ * qemuDomainAssignUSBAddresses for a new domain: USB devices without an address take the next
+ * port of bus 0 when the domain starts (inactive XML keeps them without one).
+ */
+export function assignUsbPorts(def: DomainDef): void {
+  const d = def.devices;
+  const root = d.controllers.find((c) => c.type === 'usb' && c.index === 0);
+  if (!root || root.model === 'none') return;
+  const infos: DeviceInfo[] = [];
+  for (const disk of d.disks) if (disk.target.bus === 'usb') infos.push(disk.info);
+  for (const i of d.inputs) if (i.bus === 'usb') infos.push(i.info);
+  for (const h of d.hostdevs) if (h.mode === 'subsystem' && h.type === 'usb') infos.push(h.info);
+  for (const r of d.redirdevs) if (simpleAttr(r, 'bus') === 'usb') infos.push(r.info);
+  const used = new Set<string>();
+  for (const info of infos) {
+    const a = info.address;
+    if (a?.type !== 'usb') continue;
+    used.add(`${a.attrs.find(([k]) => k === 'bus')?.[1] ?? '0'}:${a.attrs.find(([k]) => k === 'port')?.[1] ?? ''}`);
+  }
+  let port = 1;
+  for (const info of infos) {
+    if (info.address) continue;
+    while (used.has(`0:${port}`)) port++;
+    used.add(`0:${port}`);
+    info.address = { type: 'usb', attrs: [['bus', '0'], ['port', String(port)]] };
+  }
+}
+
+/** Both halves, for callers whose generic post-parse already ran (parseDomainXML's hook). */
+export function qemuDomainPostParse(def: DomainDef, caps: QemuCaps): void {
+  qemuDomainDefPostParse(def, caps);
+  qemuDomainDevicesPostParse(def, caps);
+}
+
+/**
+ * virDomainDefParseString for the QEMU driver, in libvirt's order: parse, the driver's domain
+ * defaults, the generic post-parse (implicit controllers, console compatibility), the driver's
+ * device defaults and addresses, then validation.
+ */
+export function qemuParseDomainXML(xml: string, caps: QemuCaps, parseFlags = VIR_DOMAIN_DEF_PARSE_INACTIVE): DomainDef {
+  const opts = qemuDomainXMLOptions(caps);
+  const root = parseXML(xml, '(domain_definition)', VIR_FROM_DOMAIN);
+  const def = parseDomainElement(root, opts, parseFlags);
+  qemuDomainDefPostParse(def, caps);
+  postParseDomain(def);
+  qemuDomainDevicesPostParse(def, caps);
+  if (!(parseFlags & VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE)) validateDomain(def, opts);
+  return def;
+}
+
+/** Channels on a virtio-serial bus without an address get the next port (from 1) of controller 0. */
+function assignVirtioSerialPorts(def: DomainDef): void {
+  const used = new Map<string, Set<number>>();
+  const all = [...def.devices.channels, ...def.devices.consoles].filter((c) => targetType(c.target?.attrs) === 'virtio');
+  for (const c of all) {
+    const a = c.info.address;
+    if (a?.type !== 'virtio-serial') continue;
+    const key = `${a.attrs.find(([k]) => k === 'controller')?.[1] ?? '0'}:${a.attrs.find(([k]) => k === 'bus')?.[1] ?? '0'}`;
+    const port = a.attrs.find(([k]) => k === 'port')?.[1];
+    if (port !== undefined) {
+      if (!used.has(key)) used.set(key, new Set());
+      used.get(key)!.add(Number(port));
+    }
+  }
+  for (const c of all) {
+    if (c.info.address || c.kind === 'console') continue;
+    const ports = used.get('0:0') ?? new Set<number>();
+    used.set('0:0', ports);
+    let port = 1;
+    while (ports.has(port)) port++;
+    ports.add(port);
+    c.info.address = { type: 'virtio-serial', attrs: [['controller', '0'], ['bus', '0'], ['port', String(port)]] };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// PCI addresses (qemuDomainAssignPCIAddresses), for the i440fx and q35 root buses.
+
+class PciSlots {
+  private used = new Set<string>();
+
+  constructor(private firstSlot: number) {}
+
+  reserve(a: PciAddress): void {
+    this.used.add(`${a.bus}:${a.slot}`);
+  }
+
+  isFree(bus: number, slot: number): boolean {
+    return !this.used.has(`${bus}:${slot}`);
+  }
+
+  next(): PciAddress {
+    for (let slot = this.firstSlot; slot <= 0x1f; slot++) {
+      if (this.isFree(0, slot)) {
+        const a = { domain: 0, bus: 0, slot, function: 0 };
+        this.reserve(a);
+        return a;
+      }
+    }
+    throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'No more available PCI slots');
+  }
+}
+
+function pciOf(info: DeviceInfo): PciAddress | undefined {
+  return info.address?.type === 'pci' ? info.address.pci : undefined;
+}
+
+function setPci(info: DeviceInfo, a: PciAddress): void {
+  info.address = { type: 'pci', pci: a, attrs: [] };
+}
+
+const NON_PCI_NET_MODELS = new Set(['usb-net', 'spapr-vlan']);
+const PCI_SOUND_MODELS = new Set(['ich6', 'ich7', 'ich9', 'ac97', 'es1370']);
+const PCI_VIDEO_MODELS = new Set(['cirrus', 'vga', 'qxl', 'vmvga', 'virtio', 'bochs']);
+
+/** Whether a controller occupies a PCI slot of its own. */
+function controllerNeedsPci(def: DomainDef, c: ControllerDef): boolean {
+  switch (c.type) {
+    case 'pci':
+      return c.index !== 0;
+    case 'usb':
+      return c.model !== 'none' && !(c.model === 'piix3-uhci' && c.index === 0 && isI440fx(def)) && c.model !== 'qusb1' && c.model !== 'qusb2';
+    case 'ide':
+      return false;
+    case 'sata':
+      return !(isQ35(def) && c.index === 0);
+    case 'fdc':
+    case 'ccid':
+    case 'xenbus':
+    case 'isa':
+      return false;
+    case 'scsi':
+      return c.model !== 'ibmvscsi';
+    default:
+      return true;
+  }
+}
+
+export function hostdevNeedsPci(h: HostdevDef): boolean {
+  if (h.mode !== 'subsystem') return false;
+  return h.type === 'pci' || (h.type === 'mdev' && h.attrs.some(([k, v]) => k === 'model' && v === 'vfio-pci'));
+}
+
+function assignPciAddresses(def: DomainDef): void {
+  if (!isI440fx(def) && !isQ35(def)) return;
+  const d = def.devices;
+  const slots = new PciSlots(isQ35(def) ? 1 : 2);
+  const q35 = isQ35(def);
+  slots.reserve({ domain: 0, bus: 0, slot: 0, function: 0 });
+  if (!q35) slots.reserve({ domain: 0, bus: 0, slot: 1, function: 0 });
+  for (const dev of allDevices(def)) {
+    const a = 'info' in dev ? pciOf(dev.info) : undefined;
+    if (a) slots.reserve(a);
+  }
+  for (const n of d.interfaces) if (n.type === 'hostdev' && pciOf(n.info)) slots.reserve(pciOf(n.info)!);
+
+  // Fixed places: the PIIX3 functions on i440fx, the ICH9 ones on q35, the primary video.
+  for (const c of d.controllers) {
+    if (c.info.address) continue;
+    if (!q35 && c.type === 'ide' && c.index === 0) setPci(c.info, { domain: 0, bus: 0, slot: 1, function: 1 });
+    if (!q35 && c.type === 'usb' && c.index === 0 && c.model === 'piix3-uhci') setPci(c.info, { domain: 0, bus: 0, slot: 1, function: 2 });
+    if (q35 && c.type === 'sata' && c.index === 0) setPci(c.info, { domain: 0, bus: 0, slot: 0x1f, function: 2 });
+  }
+  const primary = d.videos[0];
+  if (primary && !primary.info.address && PCI_VIDEO_MODELS.has(attr(modelOf(primary), 'type') ?? '')) {
+    const slot = q35 ? 1 : 2;
+    if (slots.isFree(0, slot)) {
+      const a = { domain: 0, bus: 0, slot, function: 0 };
+      slots.reserve(a);
+      setPci(primary.info, a);
+    }
+  }
+  if (q35) {
+    for (const s of d.sounds) {
+      if (!s.info.address && simpleAttr(s, 'model') === 'ich9' && slots.isFree(0, 0x1b)) {
+        const a = { domain: 0, bus: 0, slot: 0x1b, function: 0 };
+        slots.reserve(a);
+        setPci(s.info, a);
+      }
+    }
+  }
+
+  // The devices that need an address, in libvirt's assignment order.
+  const wanted: DeviceInfo[] = [];
+  const want = (info: DeviceInfo): void => {
+    if (!info.address) wanted.push(info);
+  };
+  for (const fs of d.filesystems) want(fs.info);
+  for (const n of d.interfaces) {
+    if (n.type === 'hostdev' || NON_PCI_NET_MODELS.has(n.model ?? '')) continue;
+    if (q35 && LEGACY_PCI_NET_MODELS.has(n.model ?? 'rtl8139')) legacyOnQ35(n.model ?? 'rtl8139');
+    want(n.info);
+  }
+  for (const s of d.sounds) if (PCI_SOUND_MODELS.has(simpleAttr(s, 'model') ?? '')) want(s.info);
+  for (const c of d.controllers) if (c.type !== 'pci' && controllerNeedsPci(def, c)) want(c.info);
+  for (const disk of d.disks) if (disk.target.bus === 'virtio') want(disk.info);
+  for (const n of d.interfaces) if (n.type === 'hostdev') want(n.info);
+  for (const h of d.hostdevs) if (hostdevNeedsPci(h)) want(h.info);
+  const balloon = d.memballoon;
+  if (balloon && simpleAttr(balloon, 'model')?.startsWith('virtio')) want(balloon.info);
+  for (const r of d.rngs) if (simpleAttr(r, 'model')?.startsWith('virtio')) want(r.info);
+  for (const w of d.watchdogs) if (simpleAttr(w, 'model') === 'i6300esb') want(w.info);
+  for (const v of d.videos) if (PCI_VIDEO_MODELS.has(attr(modelOf(v), 'type') ?? '')) want(v.info);
+  for (const i of d.inputs) if (i.bus === 'virtio') want(i.info);
+  if (d.vsock) want(d.vsock.info);
+
+  if (!q35) {
+    for (const c of d.controllers) if (c.type === 'pci' && controllerNeedsPci(def, c) && !c.info.address) setPci(c.info, slots.next());
+    for (const info of wanted) setPci(info, slots.next());
+  } else {
+    assignQ35(def, slots, wanted);
+  }
+  markMultifunction(def);
+}
+
+/** virDomainPCIAddressSetAllMulti: function 0 of a slot with other functions in use is multifunction. */
+function markMultifunction(def: DomainDef): void {
+  const infos: DeviceInfo[] = [];
+  for (const dev of allDevices(def)) if ('info' in dev) infos.push(dev.info);
+  const multi = new Set<string>();
+  for (const info of infos) {
+    const a = pciOf(info);
+    if (a && a.function > 0) multi.add(`${a.domain}:${a.bus}:${a.slot}`);
+  }
+  for (const info of infos) {
+    const a = pciOf(info);
+    if (a && a.function === 0 && a.multifunction === undefined && multi.has(`${a.domain}:${a.bus}:${a.slot}`)) a.multifunction = 'on';
+  }
+}
+
+const LEGACY_PCI_NET_MODELS = new Set(['rtl8139', 'e1000']);
+
+function legacyOnQ35(model: string): never {
+  throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `conventional PCI device '${model}' on q35 is not supported yet`);
+}
+
+/**
+ * q35: every endpoint sits alone on a pcie-root-port; libvirt adds the root ports it needs plus
+ * one spare for hotplug, packed as the functions of the first free slots of pcie.0.
+ */
+function assignQ35(def: DomainDef, slots: PciSlots, wanted: DeviceInfo[]): void {
+  const ctrls = def.devices.controllers;
+  for (const c of ctrls) {
+    if (c.type === 'pci' && c.index > 0 && c.model !== 'pcie-root-port') {
+      throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `PCI controller model '${c.model}' on q35 is not supported yet`);
+    }
+  }
+  const occupied = new Set<number>();
+  for (const dev of allDevices(def)) {
+    const a = 'info' in dev ? pciOf(dev.info) : undefined;
+    if (a && a.bus > 0) occupied.add(a.bus);
+  }
+  const freePorts = (): ControllerDef[] => ctrls.filter((c) => c.type === 'pci' && c.model === 'pcie-root-port' && !occupied.has(c.index));
+  const missing = wanted.length - freePorts().length;
+  if (wanted.length > 0 && missing >= 0) {
+    for (let i = 0; i < missing + 1; i++) {
+      let index = 1;
+      while (ctrls.some((c) => c.type === 'pci' && c.index === index)) index++;
+      insertController(def, { kind: 'controller', type: 'pci', index, model: 'pcie-root-port', attrs: [], extra: [], info: {} });
+    }
+  }
+  // Root ports without an address: the free functions of pcie.0 slots that are empty or hold only
+  // root ports, lowest slot first.
+  const ports = ctrls.filter((c) => c.type === 'pci' && c.model === 'pcie-root-port');
+  const unaddressed = ports.filter((c) => !c.info.address);
+  const taken = new Map<number, Array<{ fn: number; rootPort: boolean; mfOff: boolean }>>();
+  for (const dev of allDevices(def)) {
+    const a = 'info' in dev ? pciOf(dev.info) : undefined;
+    if (!a || a.bus !== 0) continue;
+    const list = taken.get(a.slot) ?? [];
+    list.push({ fn: a.function, rootPort: dev.kind === 'controller' && (dev as ControllerDef).model === 'pcie-root-port', mfOff: a.multifunction === 'off' });
+    taken.set(a.slot, list);
+  }
+  const positions: PciAddress[] = [];
+  for (let slot = 1; slot <= 0x1f && positions.length < unaddressed.length; slot++) {
+    const used = taken.get(slot) ?? [];
+    if (used.length === 0 && !slots.isFree(0, slot)) continue;
+    if (used.some((u) => !u.rootPort || u.mfOff)) continue;
+    for (let fn = 0; fn < 8; fn++) if (!used.some((u) => u.fn === fn)) positions.push({ domain: 0, bus: 0, slot, function: fn });
+  }
+  unaddressed.forEach((c, i) => {
+    const a = positions[i];
+    if (!a) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'No more available PCI slots');
+    slots.reserve(a);
+    setPci(c.info, a);
+  });
+  for (const c of ports) {
+    c.modelName ??= 'pcie-root-port';
+    const a = pciOf(c.info)!;
+    const target = c.target ?? { attrs: [], children: [] };
+    if (!target.attrs.some(([k]) => k === 'chassis')) target.attrs.unshift(['chassis', String(c.index)]);
+    if (!target.attrs.some(([k]) => k === 'port')) target.attrs.push(['port', `0x${((a.slot << 3) + a.function).toString(16)}`]);
+    c.target = target;
+  }
+  for (const info of wanted) {
+    const port = freePorts()[0];
+    if (!port) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'No more available PCI slots');
+    occupied.add(port.index);
+    setPci(info, { domain: 0, bus: port.index, slot: 0, function: 0 });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation (qemuValidateDomainDeviceDefNetwork and friends).
+
+const VIRTIO_NET_MODELS = new Set(['virtio', 'virtio-transitional', 'virtio-non-transitional']);
+
+function validateNet(net: NetDef): void {
+  const t = net.teaming;
+  if (!t) return;
+  if (t.type === 'persistent' && !VIRTIO_NET_MODELS.has(net.model ?? '')) {
+    throw virError(
+      VIR_ERR_CONFIG_UNSUPPORTED,
+      VIR_FROM_QEMU,
+      `virtio-net teaming persistent interface must be <model type='virtio'/>, not '${net.model ?? '(null)'}'`,
+    );
+  }
+  if (t.type === 'transient' && net.type !== 'hostdev' && net.type !== 'network') {
+    throw virError(
+      VIR_ERR_CONFIG_UNSUPPORTED,
+      VIR_FROM_QEMU,
+      `virtio-net teaming transient interface must be type='hostdev', not '${net.type}'`,
+    );
+  }
+}
+
+/** qemuValidateDomainDef: the QEMU-specific rules virtnode implements. */
+export function qemuValidateDomain(def: DomainDef, caps: QemuCaps): void {
+  void caps;
+  for (const net of def.devices.interfaces) validateNet(net);
+}
+
+/** The DomainXMLOptions of the QEMU driver for a binary with capabilities `caps`. */
+export function qemuDomainXMLOptions(caps: QemuCaps): DomainXMLOptions {
+  return {
+    userAliases: true,
+    postParse: (def) => qemuDomainPostParse(def, caps),
+    validate: (def) => qemuValidateDomain(def, caps),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Aliases (qemuAssignDeviceAliases), assigned when a domain starts: never in inactive XML.
+
+function nextIndex(used: Set<string>, prefix: string): number {
+  let max = -1;
+  for (const a of used) {
+    if (!a.startsWith(prefix)) continue;
+    const n = Number(a.slice(prefix.length));
+    if (Number.isInteger(n) && n > max) max = n;
+  }
+  return max + 1;
+}
+
+function driveAttr(info: DeviceInfo, name: string): string {
+  return info.address?.attrs.find(([k]) => k === name)?.[1] ?? '0';
+}
+
+function diskAlias(def: DomainDef, disk: DiskDef): string | undefined {
+  const i = disk.info;
+  switch (disk.target.bus) {
+    case 'ide':
+      return `ide${driveAttr(i, 'controller')}-${driveAttr(i, 'bus')}-${driveAttr(i, 'unit')}`;
+    case 'sata':
+      return `sata${driveAttr(i, 'controller')}-${driveAttr(i, 'bus')}-${driveAttr(i, 'unit')}`;
+    case 'fdc':
+      return `fdc${driveAttr(i, 'controller')}-${driveAttr(i, 'bus')}-${driveAttr(i, 'unit')}`;
+    case 'scsi': {
+      const ctrl = def.devices.controllers.find((c) => c.type === 'scsi' && c.index === Number(driveAttr(i, 'controller')));
+      if ((ctrl?.model ?? 'lsilogic') === 'lsilogic') return `scsi${driveAttr(i, 'controller')}-${driveAttr(i, 'bus')}-${driveAttr(i, 'unit')}`;
+      return `scsi${driveAttr(i, 'controller')}-${driveAttr(i, 'bus')}-${driveAttr(i, 'target')}-${driveAttr(i, 'unit')}`;
+    }
+    case 'virtio':
+      return `virtio-disk${diskIndex(disk.target.dev)}`;
+    case 'usb':
+      return `usb-disk${diskIndex(disk.target.dev)}`;
+    default:
+      return undefined;
+  }
+}
+
+function controllerAlias(c: ControllerDef, q35: boolean): string {
+  if (c.type === 'pci') return c.model === 'pcie-root' ? 'pcie.0' : `pci.${c.index}`;
+  if (c.type === 'usb') return c.index === 0 ? 'usb' : `usb${c.index}`;
+  if (c.type === 'ide' && c.index === 0) return 'ide';
+  if (c.type === 'sata' && c.index === 0 && q35) return 'ide';
+  return `${c.type}${c.index}`;
+}
+
+/** Sets `info.alias` on every device that has none yet, as libvirt does at start. */
+export function qemuAssignDeviceAliases(def: DomainDef): void {
+  const d = def.devices;
+  const used = new Set<string>();
+  for (const dev of allDevices(def)) if ('info' in dev && dev.info.alias) used.add(dev.info.alias);
+  const give = (info: DeviceInfo, prefix: string): void => {
+    if (info.alias) return;
+    info.alias = `${prefix}${nextIndex(used, prefix)}`;
+    used.add(info.alias);
+  };
+  for (const disk of d.disks) {
+    if (disk.info.alias) continue;
+    const a = diskAlias(def, disk);
+    if (a) {
+      disk.info.alias = a;
+      used.add(a);
+    }
+  }
+  for (const c of d.controllers) {
+    if (!c.info.alias) c.info.alias = controllerAlias(c, isQ35(def));
+  }
+  for (const n of d.interfaces) give(n.info, n.type === 'hostdev' ? 'hostdev' : 'net');
+  for (const fs of d.filesystems) give(fs.info, 'fs');
+  for (const s of d.sounds) give(s.info, 'sound');
+  for (const h of d.hostdevs) give(h.info, 'hostdev');
+  for (const r of d.redirdevs) give(r.info, 'redir');
+  for (const v of d.videos) give(v.info, 'video');
+  for (const s of d.serials) give(s.info, 'serial');
+  for (const p of d.parallels) give(p.info, 'parallel');
+  for (const c of d.channels) give(c.info, 'channel');
+  d.consoles.forEach((c, i) => {
+    if (c.info.alias) return;
+    if (i === 0 && targetType(c.target?.attrs) === 'serial' && d.serials[0]) c.info.alias = d.serials[0].info.alias;
+    else give(c.info, 'console');
+  });
+  for (const h of d.hubs) give(h.info, 'hub');
+  for (const s of d.smartcards) give(s.info, 'smartcard');
+  for (const i of d.inputs) give(i.info, 'input');
+  for (const w of d.watchdogs) give(w.info, 'watchdog');
+  if (d.memballoon && !d.memballoon.info.alias) d.memballoon.info.alias = 'balloon0';
+  for (const r of d.rngs) give(r.info, 'rng');
+  for (const t of d.tpms) give(t.info, 'tpm');
+  for (const s of d.shmems) give(s.info, 'shmem');
+  for (const m of d.memories) give(m.info, simpleAttr(m, 'model') === 'nvdimm' ? 'nvdimm' : 'dimm');
+  if (d.vsock) give(d.vsock.info, 'vsock');
+  for (const p of d.panics) give(p.info, 'panic');
+}
