@@ -11,6 +11,14 @@ const FROM = VIR_FROM_DOMAIN;
 
 function hv<K extends keyof HypervisorDriver>(conn: Connect, key: K, cname: string, write = false) {
   checkConnection(conn, cname, FROM);
+  return heldHv(conn, key, cname, write);
+}
+
+/**
+ * For calls on an object: as in libvirt, an object holds a reference to its connection, so
+ * closing the Connect does not invalidate the objects obtained from it.
+ */
+function heldHv<K extends keyof HypervisorDriver>(conn: Connect, key: K, cname: string, write = false) {
   if (write) checkWritable(conn, cname, FROM);
   return slot(conn.driverSet.hypervisor, key, cname, FROM);
 }
@@ -118,85 +126,85 @@ export class Domain {
 
   /** virDomainCreate */
   async create(): Promise<void> {
-    return hv(this.conn, 'domainCreateWithFlags', 'virDomainCreate', true)(this.ref, 0);
+    return heldHv(this.conn, 'domainCreateWithFlags', 'virDomainCreate', true)(this.ref, 0);
   }
 
   /** virDomainCreateWithFlags */
   async createWithFlags(flags = 0): Promise<void> {
     const cname = 'virDomainCreateWithFlags';
-    return hv(this.conn, 'domainCreateWithFlags', cname, true)(this.ref, checkFlags(flags, cname, FROM));
+    return heldHv(this.conn, 'domainCreateWithFlags', cname, true)(this.ref, checkFlags(flags, cname, FROM));
   }
 
   /** virDomainDestroy */
   async destroy(): Promise<void> {
-    return hv(this.conn, 'domainDestroyFlags', 'virDomainDestroy', true)(this.ref, 0);
+    return heldHv(this.conn, 'domainDestroyFlags', 'virDomainDestroy', true)(this.ref, 0);
   }
 
   /** virDomainDestroyFlags */
   async destroyFlags(flags = 0): Promise<void> {
     const cname = 'virDomainDestroyFlags';
-    return hv(this.conn, 'domainDestroyFlags', cname, true)(this.ref, checkFlags(flags, cname, FROM));
+    return heldHv(this.conn, 'domainDestroyFlags', cname, true)(this.ref, checkFlags(flags, cname, FROM));
   }
 
   /** virDomainShutdown */
   async shutdown(): Promise<void> {
-    return hv(this.conn, 'domainShutdownFlags', 'virDomainShutdown', true)(this.ref, 0);
+    return heldHv(this.conn, 'domainShutdownFlags', 'virDomainShutdown', true)(this.ref, 0);
   }
 
   /** virDomainShutdownFlags */
   async shutdownFlags(flags = 0): Promise<void> {
     const cname = 'virDomainShutdownFlags';
-    return hv(this.conn, 'domainShutdownFlags', cname, true)(this.ref, checkFlags(flags, cname, FROM));
+    return heldHv(this.conn, 'domainShutdownFlags', cname, true)(this.ref, checkFlags(flags, cname, FROM));
   }
 
   /** virDomainReboot */
   async reboot(flags = 0): Promise<void> {
     const cname = 'virDomainReboot';
-    return hv(this.conn, 'domainReboot', cname, true)(this.ref, checkFlags(flags, cname, FROM));
+    return heldHv(this.conn, 'domainReboot', cname, true)(this.ref, checkFlags(flags, cname, FROM));
   }
 
   /** virDomainReset */
   async reset(flags = 0): Promise<void> {
     const cname = 'virDomainReset';
-    return hv(this.conn, 'domainReset', cname, true)(this.ref, checkFlags(flags, cname, FROM));
+    return heldHv(this.conn, 'domainReset', cname, true)(this.ref, checkFlags(flags, cname, FROM));
   }
 
   /** virDomainSuspend */
   async suspend(): Promise<void> {
-    return hv(this.conn, 'domainSuspend', 'virDomainSuspend', true)(this.ref);
+    return heldHv(this.conn, 'domainSuspend', 'virDomainSuspend', true)(this.ref);
   }
 
   /** virDomainResume */
   async resume(): Promise<void> {
-    return hv(this.conn, 'domainResume', 'virDomainResume', true)(this.ref);
+    return heldHv(this.conn, 'domainResume', 'virDomainResume', true)(this.ref);
   }
 
   /** virDomainUndefine */
   async undefine(): Promise<void> {
-    return hv(this.conn, 'domainUndefineFlags', 'virDomainUndefine', true)(this.ref, 0);
+    return heldHv(this.conn, 'domainUndefineFlags', 'virDomainUndefine', true)(this.ref, 0);
   }
 
   /** virDomainUndefineFlags */
   async undefineFlags(flags = 0): Promise<void> {
     const cname = 'virDomainUndefineFlags';
-    return hv(this.conn, 'domainUndefineFlags', cname, true)(this.ref, checkFlags(flags, cname, FROM));
+    return heldHv(this.conn, 'domainUndefineFlags', cname, true)(this.ref, checkFlags(flags, cname, FROM));
   }
 
   /** virDomainGetInfo */
   async getInfo(): Promise<DomainInfo> {
-    return hv(this.conn, 'domainGetInfo', 'virDomainGetInfo')(this.ref);
+    return heldHv(this.conn, 'domainGetInfo', 'virDomainGetInfo')(this.ref);
   }
 
   /** virDomainGetState */
   async getState(flags = 0): Promise<DomainStateResult> {
     const cname = 'virDomainGetState';
-    return hv(this.conn, 'domainGetState', cname)(this.ref, checkFlags(flags, cname, FROM));
+    return heldHv(this.conn, 'domainGetState', cname)(this.ref, checkFlags(flags, cname, FROM));
   }
 
   /** virDomainGetXMLDesc */
   async getXMLDesc(flags = 0): Promise<string> {
     const cname = 'virDomainGetXMLDesc';
-    const fn = hv(this.conn, 'domainGetXMLDesc', cname);
+    const fn = heldHv(this.conn, 'domainGetXMLDesc', cname);
     checkFlags(flags, cname, FROM);
     if (this.conn.readOnly && flags & VIR_DOMAIN_XML_SECURE) {
       throw virError(VIR_ERR_OPERATION_DENIED, FROM, `${cname} with secure flag`);
@@ -206,18 +214,18 @@ export class Domain {
 
   /** virDomainGetOSType */
   async getOSType(): Promise<string> {
-    return hv(this.conn, 'domainGetOSType', 'virDomainGetOSType')(this.ref);
+    return heldHv(this.conn, 'domainGetOSType', 'virDomainGetOSType')(this.ref);
   }
 
   /** virDomainGetMaxMemory (KiB) */
   async getMaxMemory(): Promise<number> {
-    return hv(this.conn, 'domainGetMaxMemory', 'virDomainGetMaxMemory')(this.ref);
+    return heldHv(this.conn, 'domainGetMaxMemory', 'virDomainGetMaxMemory')(this.ref);
   }
 
   /** virDomainSetMaxMemory (KiB) */
   async setMaxMemory(memory: number): Promise<void> {
     const cname = 'virDomainSetMaxMemory';
-    const fn = hv(this.conn, 'domainSetMaxMemory', cname, true);
+    const fn = heldHv(this.conn, 'domainSetMaxMemory', cname, true);
     if (!Number.isInteger(memory) || memory <= 0) {
       throw virError(VIR_ERR_INVALID_ARG, FROM, `memory in ${cname} must not be zero`);
     }
@@ -236,7 +244,7 @@ export class Domain {
   }
 
   private async setMemoryWith(memory: number, flags: number, cname: string): Promise<void> {
-    const fn = hv(this.conn, 'domainSetMemoryFlags', cname, true);
+    const fn = heldHv(this.conn, 'domainSetMemoryFlags', cname, true);
     if (!Number.isInteger(memory) || memory <= 0) {
       throw virError(VIR_ERR_INVALID_ARG, FROM, `memory in ${cname} must not be zero`);
     }
@@ -245,7 +253,7 @@ export class Domain {
 
   /** virDomainGetMaxVcpus */
   async getMaxVcpus(): Promise<number> {
-    return hv(this.conn, 'domainGetMaxVcpus', 'virDomainGetMaxVcpus')(this.ref);
+    return heldHv(this.conn, 'domainGetMaxVcpus', 'virDomainGetMaxVcpus')(this.ref);
   }
 
   /** virDomainSetVcpus */
@@ -260,7 +268,7 @@ export class Domain {
   }
 
   private async setVcpusWith(nvcpus: number, flags: number, cname: string): Promise<void> {
-    const fn = hv(this.conn, 'domainSetVcpusFlags', cname, true);
+    const fn = heldHv(this.conn, 'domainSetVcpusFlags', cname, true);
     if (!Number.isInteger(nvcpus) || nvcpus < 1) {
       throw virError(VIR_ERR_INVALID_ARG, FROM, `nvcpus in ${cname} must not be zero`);
     }
@@ -281,97 +289,96 @@ export class Domain {
 
   /** virDomainIsActive */
   async isActive(): Promise<boolean> {
-    return hv(this.conn, 'domainIsActive', 'virDomainIsActive')(this.ref);
+    return heldHv(this.conn, 'domainIsActive', 'virDomainIsActive')(this.ref);
   }
 
   /** virDomainIsPersistent */
   async isPersistent(): Promise<boolean> {
-    return hv(this.conn, 'domainIsPersistent', 'virDomainIsPersistent')(this.ref);
+    return heldHv(this.conn, 'domainIsPersistent', 'virDomainIsPersistent')(this.ref);
   }
 
   /** virDomainIsUpdated */
   async isUpdated(): Promise<boolean> {
-    return hv(this.conn, 'domainIsUpdated', 'virDomainIsUpdated')(this.ref);
+    return heldHv(this.conn, 'domainIsUpdated', 'virDomainIsUpdated')(this.ref);
   }
 
   /** virDomainGetAutostart */
   async getAutostart(): Promise<boolean> {
-    return hv(this.conn, 'domainGetAutostart', 'virDomainGetAutostart')(this.ref);
+    return heldHv(this.conn, 'domainGetAutostart', 'virDomainGetAutostart')(this.ref);
   }
 
   /** virDomainSetAutostart */
   async setAutostart(autostart: boolean): Promise<void> {
-    return hv(this.conn, 'domainSetAutostart', 'virDomainSetAutostart', true)(this.ref, Boolean(autostart));
+    return heldHv(this.conn, 'domainSetAutostart', 'virDomainSetAutostart', true)(this.ref, Boolean(autostart));
   }
 
   /** virDomainAttachDevice */
   async attachDevice(xml: string): Promise<void> {
     const cname = 'virDomainAttachDevice';
-    return hv(this.conn, 'domainAttachDeviceFlags', cname, true)(this.ref, requireString(xml, 'xml', cname), 0);
+    return heldHv(this.conn, 'domainAttachDeviceFlags', cname, true)(this.ref, requireString(xml, 'xml', cname), 0);
   }
 
   /** virDomainAttachDeviceFlags */
   async attachDeviceFlags(xml: string, flags = 0): Promise<void> {
     const cname = 'virDomainAttachDeviceFlags';
-    const fn = hv(this.conn, 'domainAttachDeviceFlags', cname, true);
+    const fn = heldHv(this.conn, 'domainAttachDeviceFlags', cname, true);
     return fn(this.ref, requireString(xml, 'xml', cname), checkFlags(flags, cname, FROM));
   }
 
   /** virDomainDetachDevice */
   async detachDevice(xml: string): Promise<void> {
     const cname = 'virDomainDetachDevice';
-    return hv(this.conn, 'domainDetachDeviceFlags', cname, true)(this.ref, requireString(xml, 'xml', cname), 0);
+    return heldHv(this.conn, 'domainDetachDeviceFlags', cname, true)(this.ref, requireString(xml, 'xml', cname), 0);
   }
 
   /** virDomainDetachDeviceFlags */
   async detachDeviceFlags(xml: string, flags = 0): Promise<void> {
     const cname = 'virDomainDetachDeviceFlags';
-    const fn = hv(this.conn, 'domainDetachDeviceFlags', cname, true);
+    const fn = heldHv(this.conn, 'domainDetachDeviceFlags', cname, true);
     return fn(this.ref, requireString(xml, 'xml', cname), checkFlags(flags, cname, FROM));
   }
 
   /** virDomainDetachDeviceAlias */
   async detachDeviceAlias(alias: string, flags = 0): Promise<void> {
     const cname = 'virDomainDetachDeviceAlias';
-    const fn = hv(this.conn, 'domainDetachDeviceAlias', cname, true);
+    const fn = heldHv(this.conn, 'domainDetachDeviceAlias', cname, true);
     return fn(this.ref, requireString(alias, 'alias', cname), checkFlags(flags, cname, FROM));
   }
 
   /** virDomainUpdateDeviceFlags */
   async updateDeviceFlags(xml: string, flags = 0): Promise<void> {
     const cname = 'virDomainUpdateDeviceFlags';
-    const fn = hv(this.conn, 'domainUpdateDeviceFlags', cname, true);
+    const fn = heldHv(this.conn, 'domainUpdateDeviceFlags', cname, true);
     return fn(this.ref, requireString(xml, 'xml', cname), checkFlags(flags, cname, FROM));
   }
 
   /** virDomainHasManagedSaveImage */
   async hasManagedSaveImage(flags = 0): Promise<boolean> {
     const cname = 'virDomainHasManagedSaveImage';
-    return hv(this.conn, 'domainHasManagedSaveImage', cname)(this.ref, checkFlags(flags, cname, FROM));
+    return heldHv(this.conn, 'domainHasManagedSaveImage', cname)(this.ref, checkFlags(flags, cname, FROM));
   }
 
   /** virDomainManagedSave */
   async managedSave(flags = 0): Promise<void> {
     const cname = 'virDomainManagedSave';
-    return hv(this.conn, 'domainManagedSave', cname, true)(this.ref, checkFlags(flags, cname, FROM));
+    return heldHv(this.conn, 'domainManagedSave', cname, true)(this.ref, checkFlags(flags, cname, FROM));
   }
 
   /** virDomainManagedSaveRemove */
   async managedSaveRemove(flags = 0): Promise<void> {
     const cname = 'virDomainManagedSaveRemove';
-    return hv(this.conn, 'domainManagedSaveRemove', cname, true)(this.ref, checkFlags(flags, cname, FROM));
+    return heldHv(this.conn, 'domainManagedSaveRemove', cname, true)(this.ref, checkFlags(flags, cname, FROM));
   }
 
   /** virDomainGetHostname */
   async getHostname(flags = 0): Promise<string> {
     const cname = 'virDomainGetHostname';
-    return hv(this.conn, 'domainGetHostname', cname)(this.ref, checkFlags(flags, cname, FROM));
+    return heldHv(this.conn, 'domainGetHostname', cname)(this.ref, checkFlags(flags, cname, FROM));
   }
 
   /** virDomainQemuMonitorCommand (libvirt-qemu): QMP JSON, or HMP text with the HMP flag. */
   async qemuMonitorCommand(cmd: string, flags = 0): Promise<string> {
     const cname = 'virDomainQemuMonitorCommand';
-    checkConnection(this.conn, cname, FROM);
     checkWritable(this.conn, cname, FROM);
     // libvirt-qemu.c reports from no particular error domain.
     const fn = slot(this.conn.driverSet.hypervisor, 'domainQemuMonitorCommand', cname, VIR_FROM_NONE);
@@ -380,6 +387,6 @@ export class Domain {
 
   /** virDomainGetSecurityLabel: the running domain's label ('' when unconfined). */
   async getSecurityLabel(): Promise<import('./driver').SecurityLabel> {
-    return hv(this.conn, 'domainGetSecurityLabel', 'virDomainGetSecurityLabel')(this.ref);
+    return heldHv(this.conn, 'domainGetSecurityLabel', 'virDomainGetSecurityLabel')(this.ref);
   }
 }

@@ -9,6 +9,14 @@ const FROM = VIR_FROM_NETWORK;
 
 function net<K extends keyof NetworkDriver>(conn: Connect, key: K, cname: string, write = false) {
   checkConnection(conn, cname, FROM);
+  return heldNet(conn, key, cname, write);
+}
+
+/**
+ * For calls on an object: as in libvirt, an object holds a reference to its connection, so
+ * closing the Connect does not invalidate the objects obtained from it.
+ */
+function heldNet<K extends keyof NetworkDriver>(conn: Connect, key: K, cname: string, write = false) {
   if (write) checkWritable(conn, cname, FROM);
   return slot(conn.driverSet.network, key, cname, FROM);
 }
@@ -117,47 +125,47 @@ export class Network {
 
   /** virNetworkCreate */
   async create(): Promise<void> {
-    return net(this.conn, 'networkCreate', 'virNetworkCreate', true)(this.ref);
+    return heldNet(this.conn, 'networkCreate', 'virNetworkCreate', true)(this.ref);
   }
 
   /** virNetworkDestroy */
   async destroy(): Promise<void> {
-    return net(this.conn, 'networkDestroy', 'virNetworkDestroy', true)(this.ref);
+    return heldNet(this.conn, 'networkDestroy', 'virNetworkDestroy', true)(this.ref);
   }
 
   /** virNetworkUndefine */
   async undefine(): Promise<void> {
-    return net(this.conn, 'networkUndefine', 'virNetworkUndefine', true)(this.ref);
+    return heldNet(this.conn, 'networkUndefine', 'virNetworkUndefine', true)(this.ref);
   }
 
   /** virNetworkGetXMLDesc */
   async getXMLDesc(flags = 0): Promise<string> {
     const cname = 'virNetworkGetXMLDesc';
-    return net(this.conn, 'networkGetXMLDesc', cname)(this.ref, checkFlags(flags, cname, FROM));
+    return heldNet(this.conn, 'networkGetXMLDesc', cname)(this.ref, checkFlags(flags, cname, FROM));
   }
 
   /** virNetworkGetBridgeName */
   async getBridgeName(): Promise<string> {
-    return net(this.conn, 'networkGetBridgeName', 'virNetworkGetBridgeName')(this.ref);
+    return heldNet(this.conn, 'networkGetBridgeName', 'virNetworkGetBridgeName')(this.ref);
   }
 
   /** virNetworkGetAutostart */
   async getAutostart(): Promise<boolean> {
-    return net(this.conn, 'networkGetAutostart', 'virNetworkGetAutostart')(this.ref);
+    return heldNet(this.conn, 'networkGetAutostart', 'virNetworkGetAutostart')(this.ref);
   }
 
   /** virNetworkSetAutostart */
   async setAutostart(autostart: boolean): Promise<void> {
-    return net(this.conn, 'networkSetAutostart', 'virNetworkSetAutostart', true)(this.ref, Boolean(autostart));
+    return heldNet(this.conn, 'networkSetAutostart', 'virNetworkSetAutostart', true)(this.ref, Boolean(autostart));
   }
 
   /** virNetworkIsActive */
   async isActive(): Promise<boolean> {
-    return net(this.conn, 'networkIsActive', 'virNetworkIsActive')(this.ref);
+    return heldNet(this.conn, 'networkIsActive', 'virNetworkIsActive')(this.ref);
   }
 
   /** virNetworkIsPersistent */
   async isPersistent(): Promise<boolean> {
-    return net(this.conn, 'networkIsPersistent', 'virNetworkIsPersistent')(this.ref);
+    return heldNet(this.conn, 'networkIsPersistent', 'virNetworkIsPersistent')(this.ref);
   }
 }

@@ -8,6 +8,14 @@ const FROM = VIR_FROM_NODEDEV;
 
 function nodedev<K extends keyof NodeDeviceDriver>(conn: Connect, key: K, cname: string, write = false) {
   checkConnection(conn, cname, FROM);
+  return heldNodedev(conn, key, cname, write);
+}
+
+/**
+ * For calls on an object: as in libvirt, an object holds a reference to its connection, so
+ * closing the Connect does not invalidate the objects obtained from it.
+ */
+function heldNodedev<K extends keyof NodeDeviceDriver>(conn: Connect, key: K, cname: string, write = false) {
   if (write) checkWritable(conn, cname, FROM);
   return slot(conn.driverSet.nodeDevice, key, cname, FROM);
 }
@@ -42,44 +50,44 @@ export class NodeDevice {
 
   /** virNodeDeviceGetParent: the parent's name, or null for a root device */
   async getParent(): Promise<string | null> {
-    return nodedev(this.conn, 'nodeDeviceGetParent', 'virNodeDeviceGetParent')(this.ref);
+    return heldNodedev(this.conn, 'nodeDeviceGetParent', 'virNodeDeviceGetParent')(this.ref);
   }
 
   /** virNodeDeviceGetXMLDesc */
   async getXMLDesc(flags = 0): Promise<string> {
     const cname = 'virNodeDeviceGetXMLDesc';
-    return nodedev(this.conn, 'nodeDeviceGetXMLDesc', cname)(this.ref, checkFlags(flags, cname, FROM));
+    return heldNodedev(this.conn, 'nodeDeviceGetXMLDesc', cname)(this.ref, checkFlags(flags, cname, FROM));
   }
 
   /** virNodeDeviceNumOfCaps */
   async numOfCaps(): Promise<number> {
-    return nodedev(this.conn, 'nodeDeviceNumOfCaps', 'virNodeDeviceNumOfCaps')(this.ref);
+    return heldNodedev(this.conn, 'nodeDeviceNumOfCaps', 'virNodeDeviceNumOfCaps')(this.ref);
   }
 
   /** virNodeDeviceListCaps */
   async listCaps(): Promise<string[]> {
-    return nodedev(this.conn, 'nodeDeviceListCaps', 'virNodeDeviceListCaps')(this.ref);
+    return heldNodedev(this.conn, 'nodeDeviceListCaps', 'virNodeDeviceListCaps')(this.ref);
   }
 
   /** virNodeDeviceDettach (libvirt's historical spelling) */
   async dettach(): Promise<void> {
-    return nodedev(this.conn, 'nodeDeviceDettach', 'virNodeDeviceDettach', true)(this.ref);
+    return heldNodedev(this.conn, 'nodeDeviceDettach', 'virNodeDeviceDettach', true)(this.ref);
   }
 
   /** virNodeDeviceDetachFlags */
   async detachFlags(driverName: string | null = null, flags = 0): Promise<void> {
     const cname = 'virNodeDeviceDetachFlags';
-    const fn = nodedev(this.conn, 'nodeDeviceDetachFlags', cname, true);
+    const fn = heldNodedev(this.conn, 'nodeDeviceDetachFlags', cname, true);
     return fn(this.ref, driverName, checkFlags(flags, cname, FROM));
   }
 
   /** virNodeDeviceReAttach */
   async reAttach(): Promise<void> {
-    return nodedev(this.conn, 'nodeDeviceReAttach', 'virNodeDeviceReAttach', true)(this.ref);
+    return heldNodedev(this.conn, 'nodeDeviceReAttach', 'virNodeDeviceReAttach', true)(this.ref);
   }
 
   /** virNodeDeviceReset */
   async reset(): Promise<void> {
-    return nodedev(this.conn, 'nodeDeviceReset', 'virNodeDeviceReset', true)(this.ref);
+    return heldNodedev(this.conn, 'nodeDeviceReset', 'virNodeDeviceReset', true)(this.ref);
   }
 }
