@@ -1,52 +1,54 @@
 // Startup time of the command line: `virtnode -c test:///default list` against a bare `node -e 0`
-// and `virsh -c test:///default list`, measured in the same run, interleaved so that machine load
-// affects all three alike. Prints medians; the goal is virtnode within 1.3x of bare Node.
+// (the anchor; goal within 1.3x) and `virsh -c test:///default list`, interleaved in the same run
+// so that machine load affects all three alike.
 //
-//   npx tsx bench/cli.bench.ts [rounds]
+//   npm run bench -- cli        or        npx tsx bench/cli.bench.ts
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { measureInterleaved, type Benchmark, type Summary } from './timing';
 
-const repoRoot = path.resolve(__dirname, '..');
-const bin = path.join(repoRoot, 'bin', 'virtnode.js');
-const rounds = Number(process.argv[2] ?? 25);
+const bin = path.join(__dirname, '..', 'bin', 'virtnode.js');
+const ROUNDS = 25;
 
-interface Subject {
-  label: string;
-  file: string;
-  args: string[];
-  times: number[];
+function sampler(file: string, args: string[]): () => number {
+  return () => {
+    const start = process.hrtime.bigint();
+    const r = spawnSync(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    if (r.status !== 0) throw new Error(`${file} ${args.join(' ')} failed: ${r.stderr}`);
+    return ms;
+  };
 }
 
-const subjects: Subject[] = [
-  { label: 'node -e 0', file: process.execPath, args: ['-e', '0'], times: [] },
-  { label: 'virtnode -c test:///default list', file: process.execPath, args: [bin, '-c', 'test:///default', 'list'], times: [] },
+const haveVirsh = spawnSync('virsh', ['--version']).status === 0;
+
+let result: Promise<Summary[]> | undefined;
+function measure(): Promise<Summary[]> {
+  const samplers = [
+    sampler(process.execPath, ['-e', '0']),
+    sampler(process.execPath, [bin, '-c', 'test:///default', 'list']),
+  ];
+  if (haveVirsh) samplers.push(sampler('virsh', ['-c', 'test:///default', 'list']));
+  return (result ??= measureInterleaved(samplers, ROUNDS, 2));
+}
+
+export const benchmarks: Benchmark[] = [
+  {
+    name: 'virtnode -c test:///default list (startup)',
+    unit: 'ms (median)',
+    run: async () => (await measure())[1].median,
+    anchor: { name: 'node -e 0', unit: 'ms (median)', run: async () => (await measure())[0].median },
+  },
+  ...(haveVirsh
+    ? [{ name: 'virsh -c test:///default list (startup)', unit: 'ms (median)', run: async () => (await measure())[2].median }]
+    : []),
 ];
-if (spawnSync('virsh', ['--version']).status === 0) {
-  subjects.push({ label: 'virsh -c test:///default list', file: 'virsh', args: ['-c', 'test:///default', 'list'], times: [] });
-}
 
-function timeOnce(s: Subject): number {
-  const start = process.hrtime.bigint();
-  const r = spawnSync(s.file, s.args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  if (r.status !== 0) throw new Error(`${s.label} failed: ${r.stderr}`);
-  return ms;
+if (require.main === module) {
+  measure().then((s) => {
+    const base = s[0].median;
+    const labels = ['node -e 0', 'virtnode -c test:///default list', 'virsh -c test:///default list'];
+    s.forEach((x, i) => console.log(`${labels[i].padEnd(34)} ${x.median.toFixed(1).padStart(7)} ms  ${(x.median / base).toFixed(2)}x node`));
+    console.log(`virtnode list / node -e 0 = ${(s[1].median / base).toFixed(2)} (goal <= 1.30)`);
+  });
 }
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-for (const s of subjects) timeOnce(s); // warm the page cache
-for (let i = 0; i < rounds; i++) for (const s of subjects) s.times.push(timeOnce(s));
-
-const base = median(subjects[0].times);
-console.log(`CLI startup, median of ${rounds} runs`);
-for (const s of subjects) {
-  const m = median(s.times);
-  console.log(`  ${s.label.padEnd(34)} ${m.toFixed(1).padStart(7)} ms  ${(m / base).toFixed(2)}x node`);
-}
-const ratio = median(subjects[1].times) / base;
-console.log(`virtnode list / node -e 0 = ${ratio.toFixed(2)} (goal <= 1.30)`);
