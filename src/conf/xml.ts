@@ -455,9 +455,12 @@ function formatAttrs(attrs: Attrs | undefined): string {
 
 const PADS: readonly string[] = Array.from({ length: 16 }, (_, i) => '  '.repeat(i));
 
-/** Builds libvirt-style XML: two-space indentation, single-quoted attributes. */
+/**
+ * Builds libvirt-style XML: two-space indentation, single-quoted attributes. Output accumulates in
+ * one string (each line ends in a newline), which is what keeps formatting cheap.
+ */
 export class XmlWriter {
-  private readonly lines: string[] = [];
+  private out = '';
   private depth: number;
 
   constructor(depth = 0) {
@@ -470,45 +473,45 @@ export class XmlWriter {
 
   /** <name attrs> and one level deeper. */
   open(name: string, attrs?: Attrs): this {
-    this.lines.push(`${this.pad()}<${name}${formatAttrs(attrs)}>`);
+    this.out += `${this.pad()}<${name}${formatAttrs(attrs)}>\n`;
     this.depth++;
     return this;
   }
 
   close(name: string): this {
     this.depth--;
-    this.lines.push(`${this.pad()}</${name}>`);
+    this.out += `${this.pad()}</${name}>\n`;
     return this;
   }
 
   /** <name attrs/> */
   empty(name: string, attrs?: Attrs): this {
-    this.lines.push(`${this.pad()}<${name}${formatAttrs(attrs)}/>`);
+    this.out += `${this.pad()}<${name}${formatAttrs(attrs)}/>\n`;
     return this;
   }
 
   /** <name attrs>text</name>, skipped when text is undefined or null. */
   leaf(name: string, text: string | number | undefined | null, attrs?: Attrs): this {
     if (text === undefined || text === null) return this;
-    this.lines.push(`${this.pad()}<${name}${formatAttrs(attrs)}>${escapeXML(String(text))}</${name}>`);
+    this.out += `${this.pad()}<${name}${formatAttrs(attrs)}>${escapeXML(String(text))}</${name}>\n`;
     return this;
   }
 
   /**
    * libvirt's virXMLFormatElement: <name attrs/> when body writes nothing, else the element with
    * body's output inside. Nothing at all when there are neither attributes nor children.
+   * The open tag is written first and taken back when the body turns out empty.
    */
   element(name: string, attrs: Attrs | undefined, body?: (w: XmlWriter) => void, keepEmpty = false): this {
-    const inner = new XmlWriter(this.depth + 1);
-    body?.(inner);
-    const hasAttrs = (attrs ?? []).some(([, v]) => v !== undefined && v !== null);
-    if (inner.lines.length === 0) {
-      if (hasAttrs || keepEmpty) this.empty(name, attrs);
-      return this;
-    }
-    this.lines.push(`${this.pad()}<${name}${formatAttrs(attrs)}>`);
-    this.lines.push(...inner.lines);
-    this.lines.push(`${this.pad()}</${name}>`);
+    const start = this.out.length;
+    this.open(name, attrs);
+    const afterOpen = this.out.length;
+    body?.(this);
+    if (this.out.length !== afterOpen) return this.close(name);
+    this.depth--;
+    this.out = this.out.slice(0, start);
+    const hasAttrs = attrs !== undefined && attrs.some(([, v]) => v !== undefined && v !== null);
+    if (hasAttrs || keepEmpty) this.empty(name, attrs);
     return this;
   }
 
@@ -518,7 +521,7 @@ export class XmlWriter {
     const text = el.children.filter((c): c is XmlText => !isElement(c)).map((c) => c.text).join('');
     const attrs: Attrs = [...el.attrs.entries()];
     if (elementChildren.length === 0) {
-      if (text.trim() === '' ) return this.empty(el.name, attrs);
+      if (text.trim() === '') return this.empty(el.name, attrs);
       return this.leaf(el.name, text, attrs);
     }
     this.open(el.name, attrs);
@@ -528,15 +531,15 @@ export class XmlWriter {
 
   /** Lines already formatted at this writer's depth. */
   raw(line: string): this {
-    this.lines.push(`${this.pad()}${line}`);
+    this.out += `${this.pad()}${line}\n`;
     return this;
   }
 
   get isEmpty(): boolean {
-    return this.lines.length === 0;
+    return this.out.length === 0;
   }
 
   toString(): string {
-    return this.lines.length === 0 ? '' : `${this.lines.join('\n')}\n`;
+    return this.out;
   }
 }
