@@ -1,6 +1,6 @@
 // The checks libvirt's public entry points (libvirt-domain.c, libvirt-network.c, ...) make before
 // they reach a driver: a live connection, write access, and a driver slot that is filled.
-import { VirError, VIR_ERR_INVALID_CONN, VIR_ERR_NO_SUPPORT, VIR_ERR_OPERATION_DENIED, virError } from './error';
+import { VirError, VIR_ERR_INVALID_ARG, VIR_ERR_INVALID_CONN, VIR_ERR_NO_SUPPORT, VIR_ERR_OPERATION_DENIED, virError } from './error';
 
 export interface ConnectionState {
   readonly readOnly: boolean;
@@ -40,7 +40,7 @@ export function slot<T extends object, K extends keyof T>(
 export function checkFlags(flags: unknown, cname: string, from: number): number {
   if (flags === undefined) return 0;
   if (typeof flags !== 'number' || !Number.isInteger(flags) || flags < 0 || flags > 0xffffffff) {
-    throw virError(8, from, `flags in ${cname} must be an unsigned 32-bit integer`);
+    throw virError(VIR_ERR_INVALID_ARG, from, `flags in ${cname} must be an unsigned 32-bit integer`);
   }
   return flags;
 }

@@ -22,7 +22,7 @@ import {
   VIR_FROM_NONE,
 } from '../src';
 import type { ConnectDriver, DriverSet } from '../src/driver';
-import { PYTHON_ERROR_FIELDS, requirePythonLibvirt, runPythonJSON } from './support/python-libvirt';
+import { PYTHON_ERROR_FIELDS, errorFields, requirePythonLibvirt, runPythonJSON } from './support/python-libvirt';
 
 const SCHEME = 'virtnodefake';
 const URI = `${SCHEME}:///default`;
@@ -84,10 +84,7 @@ async function rejection(promise: Promise<unknown>): Promise<VirError> {
   assert.fail('resolved where libvirt fails');
 }
 
-function fieldsOf(err: VirError) {
-  const { code, domain, level, message, str1, str2, str3, int1, int2 } = err;
-  return { code, domain, level, message, str1, str2, str3, int1, int2 };
-}
+const fieldsOf = errorFields;
 
 interface Connections {
   rw: Connect;

@@ -23,24 +23,9 @@ import {
 } from '../src/error';
 import * as errorCodes from '../src/error-codes';
 import * as publicApi from '../src';
-import { PYTHON_ERROR_FIELDS, requirePythonLibvirt, runPythonJSON } from './support/python-libvirt';
+import { PYTHON_ERROR_FIELDS, errorFields, requirePythonLibvirt, runPythonJSON, type ErrorFields } from './support/python-libvirt';
 
-interface ErrorFields {
-  code: number;
-  domain: number;
-  level: number;
-  message: string;
-  str1: string | null;
-  str2: string | null;
-  str3: string | null;
-  int1: number;
-  int2: number;
-}
-
-function fieldsOf(err: VirError): ErrorFields {
-  const { code, domain, level, message, str1, str2, str3, int1, int2 } = err;
-  return { code, domain, level, message, str1, str2, str3, int1, int2 };
-}
+const fieldsOf = errorFields;
 
 describe('error: VirError', () => {
   it('is an Error named VirError with all of virError’s fields', () => {

@@ -4,6 +4,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { Connect, Domain, Network, NodeDevice, VirError } from '../../src';
 import { mappingFor, type ApiMapping, type ReturnKind } from './api-map';
+import { errorFields, type ErrorFields } from '../support/python-libvirt';
 
 export const PYTHON = '/usr/bin/python3';
 const RUNNER = path.join(__dirname, 'runner.py');
@@ -40,17 +41,7 @@ export interface Scenario {
 /** One step's outcome in canonical form. */
 export type Outcome = { ok: unknown } | { error: ErrorFields } | { thrown: string };
 
-export interface ErrorFields {
-  code: number;
-  domain: number;
-  level: number;
-  message: string;
-  str1: string | null;
-  str2: string | null;
-  str3: string | null;
-  int1: number;
-  int2: number;
-}
+export type { ErrorFields };
 
 function receiverOf(step: Step, m: ApiMapping): string | undefined {
   if (m.vn.startsWith('Connect.')) return undefined;
@@ -122,19 +113,7 @@ export function canonVirtnode(value: unknown): unknown {
 
 function errorOutcome(err: unknown): Outcome {
   if (err instanceof VirError) {
-    return {
-      error: {
-        code: err.code,
-        domain: err.domain,
-        level: err.level,
-        message: err.message,
-        str1: err.str1,
-        str2: err.str2,
-        str3: err.str3,
-        int1: err.int1,
-        int2: err.int2,
-      },
-    };
+    return { error: errorFields(err) };
   }
   return { thrown: err instanceof Error ? `${err.constructor.name}: ${err.message}` : String(err) };
 }

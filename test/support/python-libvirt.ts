@@ -1,6 +1,25 @@
 // libvirt 9.0 itself, through Debian's python3-libvirt, as the oracle for foundation tests: a test
 // that needs it skips with a message naming the package when it is missing.
 import { spawnSync } from 'node:child_process';
+import type { VirError } from '../../src/error';
+
+/** The nine fields libvirt's virError carries, as compared between libvirt and virtnode. */
+export interface ErrorFields {
+  code: number;
+  domain: number;
+  level: number;
+  message: string;
+  str1: string | null;
+  str2: string | null;
+  str3: string | null;
+  int1: number;
+  int2: number;
+}
+
+export function errorFields(err: VirError): ErrorFields {
+  const { code, domain, level, message, str1, str2, str3, int1, int2 } = err;
+  return { code, domain, level, message, str1, str2, str3, int1, int2 };
+}
 
 /** Debian's interpreter: the `python3` first on PATH may be another one, without libvirt. */
 export const PYTHON = '/usr/bin/python3';

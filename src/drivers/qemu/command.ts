@@ -20,6 +20,7 @@ import { Command } from '../../util/command';
 import { formatPciAddress } from '../../util/pci';
 import type { QemuCaps } from './capabilities';
 import { buildChardevArg, type ChardevBackend } from './chardev';
+import { escapeOptionValue } from './props';
 import { assignUsbPorts, isI440fx, isQ35, modelOf, qemuAssignDeviceAliases, simpleAttr } from './postparse';
 
 export interface BuildCommandLineOptions {
@@ -47,11 +48,6 @@ export interface BuildCommandLineOptions {
 }
 
 type Props = Array<[string, unknown]>;
-
-/** QEMU's option syntax: a comma inside a value is doubled. */
-function escapeOptionValue(value: string): string {
-  return value.replace(/,/g, ',,');
-}
 
 /** One option value: the JSON form or QEMU's key=value form, from ordered properties. */
 function renderProps(props: Props, json: boolean, first: 'driver' | 'qom-type' | 'type' | 'none'): string {

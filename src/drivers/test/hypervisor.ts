@@ -116,6 +116,13 @@ function matchesListFlags(obj: DomainObj, flags: number): boolean {
 
 export function testHypervisorDriver(state: TestDriverState, onClose: () => void): HypervisorDriver {
   const get = (ref: DomainRef) => state.domainFromRef(ref);
+  /** After a guest poweroff or reboot whose lifecycle action stopped the domain. */
+  const finishIfShutOff = (obj: DomainObj, dom: DomainRef): void => {
+    if (obj.state !== VIR_DOMAIN_SHUTOFF) return;
+    const eventID = state.stopDomain(obj, SHUTOFF_SHUTDOWN, dom);
+    state.emitDomainLifecycle(obj, VIR_DOMAIN_EVENT_STOPPED, STOPPED_SHUTDOWN, eventID);
+    if (!obj.persistent) state.removeDomain(obj);
+  };
 
   return {
     name: 'Test',
@@ -248,22 +255,14 @@ export function testHypervisorDriver(state: TestDriverState, onClose: () => void
         throw virError(VIR_ERR_INTERNAL_ERROR, VIR_FROM_TEST, `domain '${dom.name}' not running`);
       }
       applyLifecycleAction(obj, obj.def.onPoweroff);
-      if (obj.state === VIR_DOMAIN_SHUTOFF) {
-        const eventID = state.stopDomain(obj, SHUTOFF_SHUTDOWN, dom);
-        state.emitDomainLifecycle(obj, VIR_DOMAIN_EVENT_STOPPED, STOPPED_SHUTDOWN, eventID);
-        if (!obj.persistent) state.removeDomain(obj);
-      }
+      finishIfShutOff(obj, dom);
     },
     async domainReboot(dom, flags) {
       checkFlags(flags, 0x1f, 'testDomainReboot');
       const obj = get(dom);
       checkActive(obj);
       applyLifecycleAction(obj, obj.def.onReboot);
-      if (obj.state === VIR_DOMAIN_SHUTOFF) {
-        const eventID = state.stopDomain(obj, SHUTOFF_SHUTDOWN, dom);
-        state.emitDomainLifecycle(obj, VIR_DOMAIN_EVENT_STOPPED, STOPPED_SHUTDOWN, eventID);
-        if (!obj.persistent) state.removeDomain(obj);
-      }
+      finishIfShutOff(obj, dom);
     },
     async domainReset(dom, flags) {
       checkFlags(flags, 0, 'testDomainReset');
