@@ -1,13 +1,16 @@
-// QMP round trip of `query-status`: virtnode's QemuMonitor (native socket + TS monitor) against a
-// minimal blocking C client (write, then read until '\n') on the same QEMU socket, in the same run.
+// QMP round trip of `query-status`: virtnode's QemuMonitor (native sendmsg, net.Socket reads, TS
+// monitor) against a minimal blocking C client (write, then read until '\n') on the same QEMU
+// socket, in the same run.
 //
 // What is measured: one paused `qemu-system-x86_64 -machine none` serves both clients in turn
-// (QEMU takes one QMP client at a time). Each round, the C client and then virtnode connect,
-// negotiate capabilities, and time CALLS sequential round trips each, every command the same bytes
-// (`{"execute":"query-status","id":"libvirt-N"}\r\n`, as libvirt writes it). A round trip is from
-// just before the write to the parsed reply (virtnode: the awaited `command()` promise). All
-// samples of all ROUNDS rounds are pooled per side; the median is reported. The C client is the
-// anchor. Goal: virtnode within 1.05x of C.
+// (QEMU takes one QMP client at a time). Each round, both connect one after the other (C first
+// in even rounds, virtnode first in odd ones, so neither always follows the other), negotiate
+// capabilities, and time CALLS sequential round trips each, every command the same bytes
+// (`{"execute":"query-status","id":"libvirt-N"}\r\n`, as libvirt writes it: QEMU reads a byte
+// per main-loop turn, so the length matters). A round trip is from just before the write to the
+// parsed reply (virtnode: the awaited `command()` promise). All samples of all ROUNDS rounds are
+// pooled per side; the median is reported. The C client is the anchor. Goal: virtnode within
+// 1.05x of C.
 //
 // Run: npm run bench -- qmp   (or npx tsx bench/qmp.bench.ts)
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -18,8 +21,8 @@ import path from 'node:path';
 import { QemuMonitor } from '../src/drivers/qemu/monitor';
 import { median, type Benchmark } from './timing';
 
-const CALLS = 1000;
-const ROUNDS = 5;
+const CALLS = 500;
+const ROUNDS = 10;
 const QEMU = 'qemu-system-x86_64';
 
 // The minimal blocking client: prints one round-trip time in ns per line.
@@ -111,8 +114,9 @@ async function measure(): Promise<QmpRoundTrip> {
     await runVirtnode(socket, 200);
     runC(client, socket, 200);
     for (let round = 0; round < ROUNDS; round++) {
-      c.push(...runC(client, socket, CALLS));
+      if (round % 2 === 0) c.push(...runC(client, socket, CALLS));
       ours.push(...(await runVirtnode(socket, CALLS)));
+      if (round % 2 === 1) c.push(...runC(client, socket, CALLS));
     }
     return { virtnode: median(ours), c: median(c) };
   } finally {

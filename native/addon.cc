@@ -2,6 +2,7 @@
 // decision in it lives in TypeScript (src/native.ts is the typed view of this table).
 #include <napi.h>
 
+#include "errno_error.h"
 #include "host.h"
 #include "qmp.h"
 
@@ -16,10 +17,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
   exports.Set("hostUname", Napi::Function::New(env, virtnode::HostUname, "hostUname"));
   exports.Set("hostUnameAsync", Napi::Function::New(env, virtnode::HostUnameAsync, "hostUnameAsync"));
+  exports.Set("strerror", Napi::Function::New(env, virtnode::Strerror, "strerror"));
   exports.Set("qmpConnect", Napi::Function::New(env, virtnode::QmpConnect, "qmpConnect"));
-  exports.Set("qmpStart", Napi::Function::New(env, virtnode::QmpStart, "qmpStart"));
+  exports.Set("qmpDupFd", Napi::Function::New(env, virtnode::QmpDupFd, "qmpDupFd"));
   exports.Set("qmpSend", Napi::Function::New(env, virtnode::QmpSend, "qmpSend"));
-  exports.Set("qmpSetRef", Napi::Function::New(env, virtnode::QmpSetRef, "qmpSetRef"));
   exports.Set("qmpClose", Napi::Function::New(env, virtnode::QmpClose, "qmpClose"));
   return exports;
 }

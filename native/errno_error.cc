@@ -24,4 +24,14 @@ Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall, const std::s
   return error;
 }
 
+Napi::Value Strerror(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) {
+    Napi::TypeError::New(env, "strerror(errno: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int err = info[0].As<Napi::Number>().Int32Value();
+  return Napi::String::New(env, std::strerror(err < 0 ? -err : err));
+}
+
 }  // namespace virtnode

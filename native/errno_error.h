@@ -8,4 +8,8 @@ namespace virtnode {
 
 Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall, const std::string& path = "");
 
+// strerror(errno) -> string: glibc's text for an errno value (positive or Node's negative), as
+// libvirt puts it in its messages, for errors that reach JS from Node itself (a net.Socket).
+Napi::Value Strerror(const Napi::CallbackInfo& info);
+
 }  // namespace virtnode

@@ -34,27 +34,24 @@ export interface NativeAddon {
   hostUname(): HostUname;
   /** The same, on the libuv thread pool. */
   hostUnameAsync(): Promise<HostUname>;
+  /** strerror(3): glibc's text for an errno value, positive or Node's negative. */
+  strerror(errno: number): string;
   /**
-   * socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC) + connect(path), on the thread pool, retried every
-   * few ms while the path is missing (ENOENT) or refuses (ECONNREFUSED) until timeoutMs has passed.
-   * Rejects with a NativeSystemError (syscall 'connect', path).
+   * socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK) + one connect(path), on the thread
+   * pool. Rejects with a NativeSystemError (syscall 'connect', path): ENOENT before QEMU made the
+   * socket, ECONNREFUSED, EAGAIN for a full backlog, ... Retrying is the caller's business.
    */
-  qmpConnect(path: string, timeoutMs: number): Promise<QmpHandle>;
+  qmpConnect(path: string): Promise<QmpHandle>;
+  /** fcntl(F_DUPFD_CLOEXEC): a new fd for the same socket, owned by the caller (a net.Socket reads it). */
+  qmpDupFd(handle: QmpHandle): number;
   /**
-   * Starts a reader thread for the socket; lines reach JS on this thread, through a thread-safe
-   * function. onLine gets each complete line, CR/LF stripped. onClose fires
-   * once when the peer goes away: null for EOF, else a NativeSystemError (ECONNRESET from 'read',
-   * EPIPE from 'sendmsg', EMSGSIZE for a line over 64 MiB). Never after qmpClose.
+   * One sendmsg(MSG_NOSIGNAL|MSG_DONTWAIT) of as much of data as the socket takes now, on this
+   * thread; the fds travel as SCM_RIGHTS with those bytes. Returns how many bytes did not fit
+   * (0: all sent); when none went, the fds did not either. Throws a NativeSystemError
+   * (syscall 'sendmsg': EPIPE, ECONNRESET, EBADF once closed).
    */
-  qmpStart(handle: QmpHandle, onLine: (line: string) => void, onClose: (err: NativeSystemError | null) => void): void;
-  /**
-   * sendmsg(MSG_NOSIGNAL), queued behind earlier data. The fds are duplicated at once (the caller
-   * may close its copies) and travel as SCM_RIGHTS with the first chunk of these bytes only.
-   */
-  qmpSend(handle: QmpHandle, data: string | Buffer, fds?: readonly number[]): void;
-  /** Whether a started socket keeps the event loop alive (true after qmpStart), as socket.ref()/unref(). */
-  qmpSetRef(handle: QmpHandle, ref: boolean): void;
-  /** Stops polling, closes the socket, drops unsent data. Idempotent; onClose is not called. */
+  qmpSend(handle: QmpHandle, data: string | Buffer, fds?: readonly number[]): number;
+  /** Closes the handle's fd (not the dups). Idempotent; the finalizer and worker exit close it too. */
   qmpClose(handle: QmpHandle): void;
 }
 

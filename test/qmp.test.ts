@@ -20,7 +20,7 @@ import {
   VIR_FROM_QEMU,
   VirError,
 } from '../src/error';
-import { native, packageRoot } from '../src/native';
+import { native } from '../src/native';
 
 const QEMU = 'qemu-system-x86_64';
 setFlagsFromString('--expose-gc'); // for the finalizer test: runInNewContext('gc') then works
@@ -227,14 +227,14 @@ describe('QEMU monitor on a real QEMU', function () {
   it('8. closes a connection left open when its worker thread exits', async () => {
     const worker = new Worker(
       `const { parentPort, workerData } = require('node:worker_threads');
-       const addon = require(workerData.nodeGypBuild)(workerData.root);
-       addon.qmpConnect(workerData.socket, 5000).then((h) => {
-         addon.qmpStart(h, (line) => parentPort.postMessage(line), () => {});
-       });`,
-      { eval: true, workerData: { nodeGypBuild: require.resolve('node-gyp-build'), root: packageRoot, socket: qemu.socket } },
+       require(workerData.tsx);
+       const { QemuMonitor } = require(workerData.monitor);
+       QemuMonitor.open(workerData.socket, { timeoutMs: 5000 })
+         .then((mon) => mon.command('query-status'))
+         .then((status) => parentPort.postMessage(status.status));`,
+      { eval: true, workerData: { tsx: require.resolve('tsx/cjs'), monitor: require.resolve('../src/drivers/qemu/monitor'), socket: qemu.socket } },
     );
-    const greeting = await new Promise<string>((resolve) => worker.once('message', resolve));
-    assert.match(greeting, /^\{"QMP"/);
+    assert.equal(await new Promise<string>((resolve) => worker.once('message', resolve)), 'prelaunch');
     await worker.terminate();
     // QEMU serves one client at a time: a greeting for us proves the worker's socket was closed.
     const mon = await QemuMonitor.open(qemu.socket, { timeoutMs: 5000 });
@@ -243,14 +243,14 @@ describe('QEMU monitor on a real QEMU', function () {
 
   it('9. an unref()ed monitor lets the process exit; an open one keeps it alive', () => {
     const script = (unref: boolean) =>
-      `const addon = require(${JSON.stringify(require.resolve('node-gyp-build'))})(${JSON.stringify(packageRoot)});
-       addon.qmpConnect(${JSON.stringify(qemu.socket)}, 5000).then((h) => {
-         addon.qmpStart(h, () => {}, () => {});
-         ${unref ? 'addon.qmpSetRef(h, false);' : ''}
+      `const { QemuMonitor } = require(${JSON.stringify(require.resolve('../src/drivers/qemu/monitor'))});
+       QemuMonitor.open(${JSON.stringify(qemu.socket)}, { timeoutMs: 5000 }).then((mon) => {
+         ${unref ? 'mon.unref();' : ''}
        });`;
-    const exits = spawnSync(process.execPath, ['-e', script(true)], { timeout: 5000 });
-    assert.equal(exits.status, 0);
-    const stays = spawnSync(process.execPath, ['-e', script(false)], { timeout: 1000, killSignal: 'SIGKILL' });
+    const args = ['-r', require.resolve('tsx/cjs'), '-e'];
+    const exits = spawnSync(process.execPath, [...args, script(true)], { timeout: 10_000 });
+    assert.equal(exits.status, 0, exits.stderr?.toString());
+    const stays = spawnSync(process.execPath, [...args, script(false)], { timeout: 3000, killSignal: 'SIGKILL' });
     assert.equal(stays.signal, 'SIGKILL', 'an open monitor keeps the event loop alive');
   });
 
@@ -271,6 +271,35 @@ describe('QEMU monitor on a real QEMU', function () {
     assert.equal(err.code, VIR_ERR_SYSTEM_ERROR);
     assert.equal(err.domain, VIR_FROM_QEMU);
     assert.equal(err.message, 'monitor socket did not show up: No such file or directory');
+  });
+
+  it('24. stops waiting for the socket the moment its signal aborts, as libvirt when QEMU is gone', async () => {
+    const gone = new AbortController();
+    const started = Date.now();
+    setTimeout(() => gone.abort(), 30);
+    const err = await rejection(QemuMonitor.open(path.join(tmpRoot, 'never.sock'), { timeoutMs: 30_000, signal: gone.signal }));
+    assert.ok(Date.now() - started < 1000, 'gave up long before the 30 s timeout');
+    assert.equal(err.code, VIR_ERR_SYSTEM_ERROR);
+    assert.equal(err.message, 'failed to connect to monitor socket: No such file or directory');
+    // Aborted once connected (QEMU greets, then we give up): the socket is closed, QEMU takes the next client.
+    const early = new AbortController();
+    early.abort();
+    assert.equal((await rejection(QemuMonitor.open(qemu.socket, { signal: early.signal }))).message, 'operation failed: QEMU monitor was closed');
+    (await QemuMonitor.open(qemu.socket, { timeoutMs: 5000 })).close();
+  });
+
+  it('25. fails a command given a closed fd, alone: the monitor stays usable', async () => {
+    const mon = await QemuMonitor.open(qemu.socket);
+    try {
+      const fd = fs.openSync('/dev/null', 'r');
+      fs.closeSync(fd);
+      const err = await rejection(mon.sendWithFd('getfd', { fdname: 'gone' }, fd));
+      assert.equal(err.code, VIR_ERR_SYSTEM_ERROR);
+      assert.equal(err.message, 'Unable to write to monitor: Bad file descriptor');
+      assert.equal(((await mon.command('query-status')) as { status: string }).status, 'prelaunch');
+    } finally {
+      mon.close();
+    }
   });
 });
 
@@ -470,10 +499,15 @@ describe('QEMU monitor: big messages', () => {
     const mon = await QemuMonitor.open(peer.socketPath);
     try {
       const blob = 'x'.repeat(4 << 20);
-      // Far more than a Unix socket buffer holds: the native writer must stop at EAGAIN and
-      // finish from the reader thread when the socket drains.
+      // Far more than a Unix socket buffer holds: sendmsg takes what fits, and the rest follows
+      // as the socket drains.
       assert.deepEqual(await mon.command('echo', { blob }), { length: blob.length });
       assert.deepEqual(await mon.command('echo', { blob: 'y' }), { length: 1 });
+      // Two-byte characters across the 4 KiB at which the addon stops copying commands to its stack.
+      for (let count = 2020; count < 2032; count++) {
+        const blob = 'x'.repeat(count % 2) + 'é'.repeat(count);
+        assert.deepEqual(await mon.command('echo', { blob }), { length: blob.length });
+      }
     } finally {
       mon.close();
       peer.close();
@@ -500,11 +534,11 @@ describe('QEMU monitor: big messages', () => {
 
 describe('native QMP socket', () => {
   it('21. rejects connect errors with errno, code and syscall', async () => {
-    await assert.rejects(native().qmpConnect(path.join(tmpRoot, 'x'.repeat(120)), 0), {
+    await assert.rejects(native().qmpConnect(path.join(tmpRoot, 'x'.repeat(120))), {
       code: 'ENAMETOOLONG',
       syscall: 'connect',
     });
-    await assert.rejects(native().qmpConnect(path.join(tmpRoot, 'missing.sock'), 0), {
+    await assert.rejects(native().qmpConnect(path.join(tmpRoot, 'missing.sock')), {
       code: 'ENOENT',
       errno: -2,
       syscall: 'connect',
@@ -523,11 +557,11 @@ describe('native QMP socket', () => {
       await new Promise((resolve) => listener.stdout!.once('data', resolve));
       const gc = runInNewContext('gc') as () => void;
       const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
-      await native().qmpConnect(socketPath, 1000); // warm-up: thread pool
+      await native().qmpConnect(socketPath); // warm-up: thread pool
       gc();
       await settle();
       const before = openFdCount();
-      for (let i = 0; i < 20; i++) await native().qmpConnect(socketPath, 1000);
+      for (let i = 0; i < 20; i++) await native().qmpConnect(socketPath);
       assert.equal(openFdCount(), before + 20);
       for (let i = 0; i < 20 && openFdCount() > before; i++) {
         gc();
@@ -542,5 +576,6 @@ describe('native QMP socket', () => {
   it('23. refuses things that are not QMP handles', () => {
     assert.throws(() => native().qmpClose({} as never), TypeError);
     assert.throws(() => native().qmpSend(null as never, 'x'), TypeError);
+    assert.throws(() => native().qmpDupFd(42 as never), TypeError);
   });
 });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { VIR_ERR_INTERNAL_ERROR, VIR_ERR_SYSTEM_ERROR, VIR_FROM_QEMU, VirError, virError } from '../../error';
 import { packageVersion } from '../../version';
 import { OpenProbePeer, ProbePeer, probeQemuCaps, QemuAccel, QemuCaps, QemuCapsData } from './capabilities';
-import { SimpleQmpClient } from './qmp-simple';
+import { QemuMonitor } from './monitor';
 
 /** Bumped whenever the prober's output changes shape or meaning; older entries are re-probed. */
 const CACHE_FORMAT = 1;
@@ -67,9 +67,11 @@ export function probeArgs(socketPath: string, accel: QemuAccel): string[] {
 }
 
 /**
- * Starts `binary` as a probe process and connects to its QMP socket. close() kills the process
- * and removes its directory. With 'kvm' QEMU falls back to TCG when KVM is unavailable, and the
- * prober learns which it got from query-kvm.
+ * Starts `binary` as a probe process and connects the driver's monitor to its QMP socket, giving
+ * up as soon as the process exits. close() kills the process and removes its directory. With
+ * 'kvm' QEMU falls back to TCG when KVM is unavailable, and the prober learns which it got from
+ * query-kvm. The monitor has negotiated capabilities already; the prober's own qmp_capabilities
+ * then gets CommandNotFound, which it takes as done.
  */
 export async function spawnProbeProcess(binary: string, accel: QemuAccel): Promise<ProbePeer> {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'virtnode-qmp-'));
@@ -79,6 +81,7 @@ export async function spawnProbeProcess(binary: string, accel: QemuAccel): Promi
   let exited = false;
   let exitStatus: string | null = null;
   let spawnError: Error | null = null;
+  const gone = new AbortController();
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (chunk: string) => {
     if (stderr.length < 65536) stderr += chunk;
@@ -87,25 +90,30 @@ export async function spawnProbeProcess(binary: string, accel: QemuAccel): Promi
     child.once('exit', (code, signal) => {
       exitStatus = signal ? `signal ${signal}` : `status ${code}`;
       exited = true;
+      gone.abort();
       resolve();
     });
     child.once('error', (err) => {
       spawnError = err;
       exited = true;
+      gone.abort();
       resolve();
     });
   });
+  // After exit (or a failed spawn), once stderr has been read to its end.
+  const stdioClosed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const cleanup = async (): Promise<void> => {
     if (!exited) child.kill('SIGKILL');
     await exit;
     await fsp.rm(dir, { recursive: true, force: true });
   };
-  let client: SimpleQmpClient;
+  let monitor: QemuMonitor;
   try {
-    client = await SimpleQmpClient.connect(socketPath, Date.now() + PROBE_TIMEOUT_MS, () => !exited);
+    monitor = await QemuMonitor.open(socketPath, { timeoutMs: PROBE_TIMEOUT_MS, signal: gone.signal });
   } catch (err) {
     const wasRunning = !exited;
     await cleanup();
+    await stdioClosed;
     const lastStderrLine = stderr.trim().split('\n').pop();
     const reason = spawnError
       ? (spawnError as Error).message
@@ -114,9 +122,9 @@ export async function spawnProbeProcess(binary: string, accel: QemuAccel): Promi
     throw virError(VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU, `Failed to probe QEMU binary with QMP: ${reason}`);
   }
   return {
-    command: (name, args) => client.command(name, args),
+    command: (name, args) => monitor.command(name, args),
     close: async () => {
-      client.close();
+      monitor.close();
       await cleanup();
     },
   };
@@ -203,22 +211,32 @@ export async function probeQemuBinary(binary: string, options: ProbeQemuBinaryOp
   return caps;
 }
 
+/** How long a lookup trusts the previous check of the binary before it stats it again. */
+const REVALIDATE_MS = 1000;
+
 /**
  * The in-memory front of the disk cache (libvirt's virFileCache): a lookup costs one stat while
- * the binary is unchanged, and concurrent lookups of one binary share a single probe.
+ * the binary is unchanged (at most one a second: a stat through the thread pool costs more than
+ * a whole domxml-to-native conversion), and concurrent lookups of one binary share a single probe.
  */
 export class QemuCapsCache {
-  private readonly entries = new Map<string, { size: number; mtimeMs: number; caps: Promise<QemuCaps> }>();
+  private readonly entries = new Map<string, { size: number; mtimeMs: number; checkedAt: number; caps: Promise<QemuCaps> }>();
 
   constructor(private readonly options: ProbeQemuBinaryOptions) {}
 
   async lookup(binary: string): Promise<QemuCaps> {
     const absolute = path.resolve(binary);
+    const recent = this.entries.get(absolute);
+    const now = performance.now();
+    if (recent && now - recent.checkedAt < REVALIDATE_MS) return recent.caps;
     const stat = await statBinary(absolute);
     const hit = this.entries.get(absolute);
-    if (hit && hit.size === stat.size && hit.mtimeMs === stat.mtimeMs) return hit.caps;
+    if (hit && hit.size === stat.size && hit.mtimeMs === stat.mtimeMs) {
+      hit.checkedAt = performance.now();
+      return hit.caps;
+    }
     const caps = probeQemuBinary(absolute, this.options);
-    this.entries.set(absolute, { size: stat.size, mtimeMs: stat.mtimeMs, caps });
+    this.entries.set(absolute, { size: stat.size, mtimeMs: stat.mtimeMs, checkedAt: performance.now(), caps });
     caps.catch(() => {
       if (this.entries.get(absolute)?.caps === caps) this.entries.delete(absolute);
     });

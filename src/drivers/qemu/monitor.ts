@@ -1,8 +1,8 @@
-// The QEMU monitor: QMP spoken over the native socket (native/qmp.cc). What libvirt's
+// The QEMU monitor: QMP spoken over the QMP socket (qmp-socket.ts, native/qmp.cc). What libvirt's
 // qemu_monitor.c and qemu_monitor_json.c do for one QEMU process: wait for the greeting, negotiate
 // capabilities (no OOB), send one command at a time with ids 'libvirt-N', match replies, dispatch
 // events, and turn every failure into the VirError libvirt reports for it.
-import { native, type NativeSystemError, type QmpHandle } from '../../native';
+import { native } from '../../native';
 import {
   VIR_ERR_INTERNAL_ERROR,
   VIR_ERR_OPERATION_FAILED,
@@ -13,12 +13,16 @@ import {
   virError,
 } from '../../error';
 import { QmpCommandError, type QmpPeer } from './qmp-peer';
+import { QMP_MAX_LINE_BYTES, QmpSocket, type QmpSocketError } from './qmp-socket';
 
 /** libvirt's QEMU_DEFAULT_MONITOR_WAIT: how long to wait for the socket and the greeting. */
 export const QEMU_DEFAULT_MONITOR_WAIT_MS = 30_000;
 
-/** The line cap in native/qmp.cc (QEMU's own 64 MiB message limit). */
-const MAX_REPLY_BYTES = 64 * 1024 * 1024;
+/** How often open() tries again while the socket is missing or refuses. */
+const CONNECT_RETRY_MS = 5;
+/** Connect errors that mean "not yet": no socket yet, a stale one, a full backlog. */
+const CONNECT_RETRY_CODES = new Set(['ENOENT', 'ECONNREFUSED', 'EAGAIN']);
+const NO_FDS: readonly number[] = [];
 
 /** An asynchronous QMP event, as QEMU sent it. */
 export interface QemuMonitorEvent {
@@ -38,6 +42,12 @@ export interface QemuMonitorOpenOptions {
   timeoutMs?: number;
   /** The domain's name, for libvirt's "(vm='NAME')" in monitor error messages. */
   domainName?: string;
+  /**
+   * Gives up at once when aborted (say, when the QEMU process exited): no more connect attempts,
+   * no more waiting for the greeting. Rejects as libvirt does for a process that is gone:
+   * "failed to connect to monitor socket: <last error>", or "QEMU monitor was closed" once connected.
+   */
+  signal?: AbortSignal;
 }
 
 /** The QMP greeting's version block. */
@@ -52,9 +62,11 @@ interface PendingCommand {
   /** The id we put on the wire, or null for a raw command sent without one. */
   id: string | null;
   line: string;
-  fds: number[];
-  settle(reply: Record<string, unknown>): void;
-  fail(error: VirError): void;
+  fds: readonly number[];
+  /** commandRaw: resolve with the whole reply re-serialized, errors included. */
+  raw: boolean;
+  resolve(value: unknown): void;
+  reject(error: VirError): void;
 }
 
 // libvirt's qemuMonitorJSONTranslateErrorClass: used when QEMU's error has no desc.
@@ -83,11 +95,42 @@ function commandError(name: string, error: unknown): QmpCommandError {
 }
 
 /** libvirt's virReportSystemError: "<what>: <strerror>", errno in int1. */
-function systemError(what: string, cause: NativeSystemError): VirError {
-  // The native message is "<CODE>: <strerror>, <syscall>"; keep the strerror part.
-  const strerror = cause.message.slice(cause.code.length + 2, cause.message.lastIndexOf(', ')) || cause.code;
-  const message = `${what}: ${strerror}`;
+function systemError(what: string, cause: QmpSocketError): VirError {
+  const message = `${what}: ${native().strerror(cause.errno)}`;
   return new VirError({ code: VIR_ERR_SYSTEM_ERROR, domain: VIR_FROM_QEMU, message, str1: message, int1: -cause.errno });
+}
+
+/** Resolves after ms, or as soon as signal aborts. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * libvirt's qemuMonitorOpenUnix: connects, trying again while QEMU has not created the socket
+ * yet (or a stale one refuses), until the deadline or until signal aborts.
+ */
+async function connectSocket(path: string, deadline: number, signal: AbortSignal | undefined): Promise<QmpSocket> {
+  for (;;) {
+    let cause: QmpSocketError;
+    try {
+      return await QmpSocket.connect(path);
+    } catch (err) {
+      cause = err as QmpSocketError;
+    }
+    if (!CONNECT_RETRY_CODES.has(cause.code) || signal?.aborted) {
+      throw systemError('failed to connect to monitor socket', cause);
+    }
+    if (Date.now() >= deadline) throw systemError('monitor socket did not show up', cause);
+    await pause(Math.min(CONNECT_RETRY_MS, Math.max(0, deadline - Date.now())), signal);
+  }
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -104,38 +147,36 @@ export class QemuMonitor implements QmpPeer {
   private greetingWaiter: ((greeting: QemuMonitorGreeting | VirError) => void) | null = null;
   /** Set once the monitor is unusable; every later command fails with a copy of it. */
   private failure: (() => VirError) | null = null;
-  private handleOpen = true;
+  private socketOpen = true;
   private greetingValue: QemuMonitorGreeting | null = null;
 
   private constructor(
-    private readonly handle: QmpHandle,
+    private readonly socket: QmpSocket,
     private readonly domainName: string | undefined,
-  ) {}
+  ) {
+    socket.onLine = (line) => this.onLine(line);
+    socket.onClose = (err) => this.onPeerClosed(err);
+  }
 
   /**
    * Connects to the monitor socket at `path` (waiting for QEMU to create it), waits for the
    * greeting and negotiates capabilities without OOB.
    */
   static async open(path: string, options: QemuMonitorOpenOptions = {}): Promise<QemuMonitor> {
-    const timeoutMs = options.timeoutMs ?? QEMU_DEFAULT_MONITOR_WAIT_MS;
-    const started = Date.now();
-    let handle: QmpHandle;
+    const deadline = Date.now() + (options.timeoutMs ?? QEMU_DEFAULT_MONITOR_WAIT_MS);
+    const { signal } = options;
+    const monitor = new QemuMonitor(await connectSocket(path, deadline, signal), options.domainName);
+    const abort = () => monitor.close();
+    signal?.addEventListener('abort', abort, { once: true });
     try {
-      handle = await native().qmpConnect(path, timeoutMs);
-    } catch (err) {
-      const cause = err as NativeSystemError;
-      // libvirt's qemuMonitorOpenUnix: retrying ran out, or connect failed outright.
-      const retried = cause.code === 'ENOENT' || cause.code === 'ECONNREFUSED';
-      throw systemError(retried ? 'monitor socket did not show up' : 'failed to connect to monitor socket', cause);
-    }
-    const monitor = new QemuMonitor(handle, options.domainName);
-    try {
-      monitor.start();
-      await monitor.waitGreeting(Math.max(0, timeoutMs - (Date.now() - started)));
+      if (signal?.aborted) monitor.close();
+      await monitor.waitGreeting(Math.max(0, deadline - Date.now()));
       await monitor.command('qmp_capabilities');
     } catch (err) {
       monitor.close();
       throw err;
+    } finally {
+      signal?.removeEventListener('abort', abort);
     }
     return monitor;
   }
@@ -152,7 +193,7 @@ export class QemuMonitor implements QmpPeer {
 
   /** Runs one QMP command and resolves with its `return` value. */
   command(name: string, args?: Record<string, unknown>): Promise<unknown> {
-    return this.enqueue(name, args, []);
+    return this.enqueue(name, args, NO_FDS);
   }
 
   /**
@@ -183,15 +224,9 @@ export class QemuMonitor implements QmpPeer {
       name = String(cmd.execute);
       cmd = { ...cmd, id };
     }
+    const line = `${JSON.stringify(cmd)}\r\n`;
     return new Promise<string>((resolve, reject) => {
-      this.push({
-        name,
-        id,
-        line: `${JSON.stringify(cmd)}\r\n`,
-        fds: [],
-        settle: (reply) => resolve(JSON.stringify(reply)),
-        fail: reject,
-      });
+      this.push({ name, id, line, fds: NO_FDS, raw: true, resolve: resolve as (value: unknown) => void, reject });
     });
   }
 
@@ -215,12 +250,12 @@ export class QemuMonitor implements QmpPeer {
 
   /** Lets the process exit while this monitor is open (as socket.unref()). */
   unref(): void {
-    if (this.handleOpen) native().qmpSetRef(this.handle, false);
+    this.socket.setRef(false);
   }
 
   /** Undoes unref(): an open monitor keeps the process alive again. */
   ref(): void {
-    if (this.handleOpen) native().qmpSetRef(this.handle, true);
+    this.socket.setRef(true);
   }
 
   /** Closes the socket; pending commands fail as in libvirt's qemuMonitorClose. Idempotent. */
@@ -229,19 +264,12 @@ export class QemuMonitor implements QmpPeer {
     if (this.failure === null) {
       this.fail(() => virError(VIR_ERR_OPERATION_FAILED, VIR_FROM_QEMU, 'QEMU monitor was closed'));
     }
-    this.closeHandle();
-  }
-
-  private start(): void {
-    native().qmpStart(
-      this.handle,
-      (line) => this.onLine(line),
-      (err) => this.onPeerClosed(err),
-    );
+    this.closeSocket();
   }
 
   private waitGreeting(timeoutMs: number): Promise<QemuMonitorGreeting> {
     if (this.greetingValue) return Promise.resolve(this.greetingValue);
+    if (this.failure !== null) return Promise.reject(this.failure());
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.greetingWaiter = null;
@@ -261,33 +289,23 @@ export class QemuMonitor implements QmpPeer {
     return `libvirt-${this.nextSerial}`;
   }
 
-  private enqueue(name: string, args: Record<string, unknown> | undefined, fds: number[]): Promise<unknown> {
+  private enqueue(name: string, args: Record<string, unknown> | undefined, fds: readonly number[]): Promise<unknown> {
     const id = this.nextId();
     // The same text JSON.stringify({ execute, arguments, id }) gives, without the object.
     const argsText = args === undefined ? '' : `,"arguments":${JSON.stringify(args)}`;
     const line = `{"execute":${JSON.stringify(name)}${argsText},"id":"${id}"}\r\n`;
     return new Promise((resolve, reject) => {
-      this.push({
-        name,
-        id,
-        line,
-        fds,
-        settle: (reply) => {
-          if ('error' in reply) reject(commandError(name, reply.error));
-          else resolve(reply.return);
-        },
-        fail: reject,
-      });
+      this.push({ name, id, line, fds, raw: false, resolve, reject });
     });
   }
 
   private push(command: PendingCommand): void {
     if (this.failure !== null) {
-      command.fail(this.failure());
+      command.reject(this.failure());
       return;
     }
-    this.queue.push(command);
-    this.pump();
+    if (this.inFlight === null && this.greetingSeen && this.queue.length === 0) this.transmit(command);
+    else this.queue.push(command);
   }
 
   // One command on the wire at a time, as libvirt does: QEMU without OOB reads nothing more until
@@ -295,15 +313,17 @@ export class QemuMonitor implements QmpPeer {
   private pump(): void {
     if (this.inFlight !== null || !this.greetingSeen || this.failure !== null) return;
     const next = this.queue.shift();
-    if (next === undefined) return;
-    this.inFlight = next;
+    if (next !== undefined) this.transmit(next);
+  }
+
+  private transmit(command: PendingCommand): void {
+    this.inFlight = command;
     try {
-      native().qmpSend(this.handle, next.line, next.fds.length > 0 ? next.fds : undefined);
+      this.socket.send(command.line, command.fds.length > 0 ? command.fds : undefined);
     } catch (err) {
       // Only a bad fd from the caller gets here; the socket itself reports through onPeerClosed.
       this.inFlight = null;
-      const cause = err as NativeSystemError;
-      next.fail(systemError('Unable to write to monitor', cause));
+      command.reject(systemError('Unable to write to monitor', err as QmpSocketError));
       this.pump();
     }
   }
@@ -352,13 +372,15 @@ export class QemuMonitor implements QmpPeer {
       // is then unusable, as everything queued behind it.
       if (current !== null && 'error' in reply && id === null) {
         this.inFlight = null;
-        current.fail(commandError(current.name, reply.error));
+        current.reject(commandError(current.name, reply.error));
       }
       this.protocolError(`unexpected reply from QEMU monitor: ${line}`);
       return;
     }
     this.inFlight = null;
-    current.settle(reply);
+    if (current.raw) current.resolve(JSON.stringify(reply));
+    else if ('error' in reply) current.reject(commandError(current.name, reply.error));
+    else current.resolve(reply.return);
     this.pump();
   }
 
@@ -377,15 +399,15 @@ export class QemuMonitor implements QmpPeer {
     }
   }
 
-  private onPeerClosed(err: NativeSystemError | null): void {
-    this.handleOpen = false;
+  private onPeerClosed(err: QmpSocketError | null): void {
+    this.socketOpen = false;
     let failure: () => VirError;
     if (err === null) {
       const vm = this.domainName !== undefined ? ` (vm='${this.domainName}')` : '';
       failure = () => virError(VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU, `End of file from qemu monitor${vm}`);
     } else if (err.code === 'EMSGSIZE') {
       failure = () =>
-        virError(VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU, `QEMU monitor reply exceeds buffer size (${MAX_REPLY_BYTES} bytes)`);
+        virError(VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU, `QEMU monitor reply exceeds buffer size (${QMP_MAX_LINE_BYTES} bytes)`);
     } else {
       const what = err.syscall === 'read' ? 'Unable to read from monitor' : 'Unable to write to monitor';
       failure = () => systemError(what, err);
@@ -402,7 +424,7 @@ export class QemuMonitor implements QmpPeer {
     if (this.failure !== null) return;
     const failure = () => virError(VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU, detail);
     this.fail(failure);
-    this.closeHandle();
+    this.closeSocket();
     const listeners = [...this.closeListeners];
     this.closeListeners.clear();
     for (const listener of listeners) {
@@ -418,13 +440,13 @@ export class QemuMonitor implements QmpPeer {
     const pending = this.inFlight !== null ? [this.inFlight, ...this.queue] : [...this.queue];
     this.inFlight = null;
     this.queue.length = 0;
-    for (const command of pending) command.fail(failure());
+    for (const command of pending) command.reject(failure());
   }
 
-  private closeHandle(): void {
-    if (!this.handleOpen) return;
-    this.handleOpen = false;
-    native().qmpClose(this.handle);
+  private closeSocket(): void {
+    if (!this.socketOpen) return;
+    this.socketOpen = false;
+    this.socket.close();
   }
 }
 

@@ -1,5 +1,5 @@
 // The seam between the capability prober (and later the driver) and whatever speaks QMP:
-// the simple socket client in qmp-simple.ts, the native monitor, or a recorded conversation.
+// the driver's monitor (monitor.ts) or a recorded conversation.
 import { VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU, VirError } from '../../error';
 
 /** Anything that can run one QMP command and resolve with its `return` value. */

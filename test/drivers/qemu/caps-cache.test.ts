@@ -138,13 +138,15 @@ describe('drivers/qemu/caps-cache: probing a real QEMU binary', function () {
     });
   });
 
-  it('reports a binary that is not QEMU as a failed QMP probe', async () => {
+  it('reports a binary that is not QEMU as a failed QMP probe, as soon as it exits', async () => {
+    const started = Date.now();
     await assert.rejects(probeQemuBinary('/bin/false', { cacheDir: path.join(tmp, 'c4') }), (err: unknown) => {
       assert.ok(err instanceof VirError);
       assert.equal(err.code, 1);
       assert.equal(err.message, 'internal error: Failed to probe QEMU binary with QMP: QEMU exited with status 1');
       return true;
     });
+    assert.ok(Date.now() - started < 5000, 'gave up on exit, not after the 30 s monitor timeout');
   });
 
   it("takes the driver's native monitor as the probe transport too", async () => {

@@ -11,8 +11,8 @@ import path from 'node:path';
 import type { QemuCaps } from '../../../src/drivers/qemu/capabilities';
 import { probeQemuBinary } from '../../../src/drivers/qemu/caps-cache';
 import { buildCommandLine } from '../../../src/drivers/qemu/command';
+import { QemuMonitor } from '../../../src/drivers/qemu/monitor';
 import { qemuParseDomainXML } from '../../../src/drivers/qemu/postparse';
-import { SimpleQmpClient } from '../../../src/drivers/qemu/qmp-simple';
 
 const QEMU = '/usr/bin/qemu-system-x86_64';
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
@@ -48,7 +48,7 @@ interface PciDevice {
 class RunningQemu {
   constructor(
     readonly child: ChildProcess,
-    readonly qmp: SimpleQmpClient,
+    readonly qmp: QemuMonitor,
     readonly stderr: () => string,
   ) {}
 
@@ -77,9 +77,10 @@ async function startDomain(xml: string, caps: QemuCaps, dir: string): Promise<Ru
   const child = spawn(cmd.binary, cmd.args, { env: Object.fromEntries(cmd.env), stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new AbortController();
+  child.once('exit', () => exited.abort());
   try {
-    const qmp = await SimpleQmpClient.connect(monitor, Date.now() + 15000, () => child.exitCode === null);
-    await qmp.command('qmp_capabilities');
+    const qmp = await QemuMonitor.open(monitor, { timeoutMs: 15000, signal: exited.signal });
     return new RunningQemu(child, qmp, () => stderr);
   } catch (err) {
     if (child.exitCode === null) child.kill('SIGKILL');
