@@ -42,6 +42,11 @@ function memoryDevicesKiB(def: DomainDef): number {
   return total;
 }
 
+function isSerialConsole(con: ChrDef): boolean {
+  const type = con.target?.attrs.find(([k]) => k === 'type')?.[1];
+  return type === undefined || type === 'serial';
+}
+
 /** Every device of the domain, in libvirt's device order. */
 export function allDevices(def: DomainDef): DomainDeviceDef[] {
   const d = def.devices;
@@ -180,7 +185,8 @@ function ensureController(def: DomainDef, type: string, index: number): void {
 function assignControllerIndexes(def: DomainDef): void {
   for (const ctrl of def.devices.controllers) {
     if (ctrl.index >= 0) continue;
-    let idx = 0;
+    // Index 0 of the PCI controllers is the root bus's, whether or not it is written yet.
+    let idx = ctrl.type === 'pci' && ctrl.model !== 'pci-root' && ctrl.model !== 'pcie-root' ? 1 : 0;
     while (def.devices.controllers.some((c) => c.type === ctrl.type && c.index === idx)) idx++;
     ctrl.index = idx;
   }
@@ -377,6 +383,9 @@ export function validateDomain(def: DomainDef, opts: DomainXMLOptions = {}): voi
     opts.validateDevice?.(dev, def);
     validateDevice(dev);
     const alias = 'info' in dev ? dev.info.alias : undefined;
+    // The first console of a serial target stands for serial 0 and shares its alias (libvirt
+    // iterates it only with VIR_DOMAIN_DEVICE_ITERATE_ALL_CONSOLES).
+    if (dev === def.devices.consoles[0] && isSerialConsole(def.devices.consoles[0]) && def.devices.serials.length > 0) continue;
     if (alias !== undefined) {
       if (seen.has(alias)) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, `non unique alias detected: ${alias}`);
       seen.add(alias);

@@ -3,9 +3,11 @@
 // stripped, or a reduced "fake" capability set for the DO_TEST cases; a fixed per-domain directory,
 // domain id -1, the monitor and every listening socket passed as fd 1729.
 import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { formatDomainXML } from '../conf/domain';
 import { QemuCaps, type QemuAccelCaps } from '../drivers/qemu/capabilities';
 import { buildCommandLine } from '../drivers/qemu/command';
+import type { QemuDriverConfig } from '../drivers/qemu/config';
 import { qemuParseDomainXML } from '../drivers/qemu/postparse';
 import { capsFromRepliesFile } from '../drivers/qemu/replies';
 
@@ -44,20 +46,67 @@ export function fakeTestCaps(flags: string[], binary = '/usr/bin/qemu-system-x86
 /** The flags libvirt 9.0's fake-caps tests always have (virQEMUCapsInitQMPBasicArch, x86). */
 export const FAKE_BASIC_FLAGS = ['no-acpi', 'blockdev', 'audiodev'];
 
+/**
+ * libvirt's test harness secrets: the mocked random source makes the master key the bytes 0..31
+ * and every IV the bytes 0..15, and the fake secret driver answers every lookup with one value.
+ */
+const TEST_SECRETS = {
+  masterKey: Buffer.from(Array.from({ length: 32 }, (_, i) => i)),
+  randomIV: () => Buffer.from(Array.from({ length: 16 }, (_, i) => i)),
+  lookup: () => Buffer.from('AQCVn5hO6HzFAhAAq0NCv8jtJcIcE+HOBlMQ1A'),
+};
+
+/** The hugetlbfs mounts of libvirt's test driver config (2 MiB default pages, and 1 GiB pages). */
+const TEST_HUGETLBFS = [
+  { mount: '/dev/hugepages2M', sizeKiB: 2048, isDefault: true },
+  { mount: '/dev/hugepages1G', sizeKiB: 1048576 },
+];
+
+/** The qemu.conf of libvirt's test driver (qemuTestDriverInit): SPICE TLS on, default cert dirs. */
+const TEST_CONFIG: QemuDriverConfig = { libDir: '/tmp/lib', spiceTLS: true };
+
+const SASL = { vncSASL: true, vncSASLdir: '/root/.sasl2' };
+/**
+ * The settings tests/qemuxml2argvtest.c (and qemuxml2xmltest.c) switch on around particular cases:
+ * driver config fields and the QEMU_AUDIO_DRV / SDL_AUDIODRIVER environment.
+ */
+const CASE_CONFIG: Record<string, QemuDriverConfig> = {
+  'graphics-vnc-sasl': SASL,
+  'graphics-vnc-tls': { ...SASL, vncTLS: true, vncTLSx509verify: true },
+  'graphics-vnc-auto-socket-cfg': { vncAutoUnixSocket: true },
+  'graphics-spice-sasl': { spiceSASL: true, spiceSASLdir: '/root/.sasl2' },
+  'graphics-spice-auto-socket-cfg': { spiceAutoUnixSocket: true },
+  'serial-tcp-tlsx509-chardev': { chardevTLS: true },
+  'serial-tcp-tlsx509-chardev-verify': { chardevTLS: true, chardevTLSx509verify: true },
+  'serial-tcp-tlsx509-chardev-notls': { chardevTLS: true },
+  'serial-tcp-tlsx509-secret-chardev': { chardevTLS: true, chardevTLSx509secretUUID: '6fd3f62d-9fe7-4a4e-a869-7acd6376d8ea' },
+  'audio-default-sdl': { audioEnv: { QEMU_AUDIO_DRV: 'sdl', SDL_AUDIODRIVER: 'esd' } },
+  'audio-default-vnc': { vncAllowHostAudio: true, audioEnv: { QEMU_AUDIO_DRV: 'alsa' } },
+  'audio-default-nographics': { nogfxAllowHostAudio: true, audioEnv: { QEMU_AUDIO_DRV: 'alsa' } },
+};
+
+/** The driver config libvirt's test harness uses for case `name` (file name without suffixes). */
+export function testConfigFor(name?: string): QemuDriverConfig {
+  const base = name?.replace(/\.x86_64-latest$/, '');
+  return { ...TEST_CONFIG, ...(base !== undefined ? CASE_CONFIG[base] : undefined) };
+}
+
 /** xml2argv: the command line libvirt's test harness would produce, rendered with line breaks. */
-export function xml2argv(xml: string, caps: QemuCaps): string {
-  const def = qemuParseDomainXML(xml, caps);
-  return buildCommandLine(def, caps, { monitorFd: 1729, passedSocketFd: 1729, passedFileFdBase: 1750, vhostVsockFd: 6789, drmRenderNode: '/dev/dri/foo', id: -1 }).toString({ linebreaks: true }) + '\n';
+export function xml2argv(xml: string, caps: QemuCaps, name?: string): string {
+  const config = testConfigFor(name);
+  const def = qemuParseDomainXML(xml, caps, undefined, config);
+  return buildCommandLine(def, caps, {
+    config, monitorFd: 1729, passedSocketFd: 1729, passedFileFdBase: 1750, vhostVsockFd: 6789, vsockAutoCid: 42, openVdpaDevice: () => 1732, openTap: () => 3, openVhostNet: () => 44, secrets: TEST_SECRETS, drmRenderNode: '/dev/dri/foo', id: -1, hugetlbfs: TEST_HUGETLBFS, tpmEmulatorSocket: '/dev/test', tpmPassthroughFds: [1730, 1731], memoryBackingDir: '/var/lib/libvirt/qemu/ram' }).toString({ linebreaks: true }) + '\n';
 }
 
 /** xml2xml: the inactive XML after the QEMU post-parse step. */
-export function xml2xml(xml: string, caps: QemuCaps): string {
-  const def = qemuParseDomainXML(xml, caps);
+export function xml2xml(xml: string, caps: QemuCaps, name?: string): string {
+  const def = qemuParseDomainXML(xml, caps, undefined, testConfigFor(name));
   return formatDomainXML(def, XML_SECURE_INACTIVE);
 }
 
 /** Command-line front end shared by the xml2argv and xml2xml tools. */
-export async function runTool(argv: string[], produce: (xml: string, caps: QemuCaps) => string): Promise<number> {
+export async function runTool(argv: string[], produce: (xml: string, caps: QemuCaps, name?: string) => string): Promise<number> {
   let replies: string | undefined;
   let fakeFlags: string[] | undefined;
   let file: string | undefined;
@@ -72,7 +121,7 @@ export async function runTool(argv: string[], produce: (xml: string, caps: QemuC
   }
   try {
     const caps = fakeFlags ? fakeTestCaps(fakeFlags) : await loadTestCaps(replies!);
-    process.stdout.write(produce(await readFile(file, 'utf8'), caps));
+    process.stdout.write(produce(await readFile(file, 'utf8'), caps, basename(file).replace(/\.xml$/, '')));
     return 0;
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n`);

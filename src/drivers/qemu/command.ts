@@ -16,10 +16,14 @@ import type {
 } from '../../conf/domain';
 import { attr, child, children, textOf, type XmlElement } from '../../conf/xml';
 import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU, virError } from '../../error';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { Command } from '../../util/command';
 import { formatPciAddress } from '../../util/pci';
 import type { QemuCaps } from './capabilities';
 import { buildChardevArg, type ChardevBackend } from './chardev';
+import { cellKiB, checkMemorySupported, legacyNumaMem, initialMemoryKiB, memoryDeviceArgs, numaCellObjects, numaCellsOf, systemMemoryObjects, type HugetlbfsMount, type MemoryEnv } from './memory';
+import { DEFAULT_CHARDEV_TLS_DIR, DEFAULT_SPICE_TLS_DIR, DEFAULT_VNC_TLS_DIR, type QemuDriverConfig } from './config';
+import { parseMemoryKiB, parseScaledBytes } from '../../conf/units';
 import { escapeOptionValue } from './props';
 import { assignUsbPorts, isI440fx, isQ35, modelOf, qemuAssignDeviceAliases, simpleAttr } from './postparse';
 
@@ -45,21 +49,139 @@ export interface BuildCommandLineOptions {
   drmRenderNode?: string;
   /** An open /dev/vhost-vsock fd for a <vsock> device (libvirt's tests: 6789). */
   vhostVsockFd?: number;
+  /** Creates (and plugs) the tap device of an ethernet/bridge interface, returning its fd (libvirt's tests: 3). */
+  openTap?: (net: NetDef) => number;
+  /** Opens /dev/vhost-net for a virtio NIC on a tap, returning the fd (libvirt's tests: 44). */
+  openVhostNet?: (net: NetDef) => number;
+  /** Opens a vhost-vdpa device for an <interface type='vdpa'> and returns the fd (libvirt's tests: 1732). */
+  openVdpaDevice?: (path: string) => number;
+  /** The guest CID acquired for a <vsock> with <cid auto='yes'/> (libvirt's tests: 42). */
+  vsockAutoCid?: number;
+  /** The swtpm socket of an emulated TPM (started by the caller; libvirt's tests: /dev/test). Unset: emulated TPMs are refused. */
+  tpmEmulatorSocket?: string;
+  /** Pre-opened fds of a passthrough TPM device and its cancel file (libvirt's tests: 1730, 1731). Unset: QEMU opens the paths. */
+  tpmPassthroughFds?: [number, number];
+  /** qemu.conf settings that shape the command line (TLS, SASL, auto sockets); unset: qemu.conf defaults. */
+  config?: QemuDriverConfig;
+  /**
+   * Secret values for encrypted disks (<encryption><secret uuid|usage>), and the domain's master
+   * key they are encrypted with for QEMU (the key libvirt writes to master-key.aes). `randomIV`
+   * gives each secret object's IV (default: random). Unset: encrypted disks are refused.
+   */
+  secrets?: { masterKey: Buffer; lookup(ref: { type: string; uuid?: string; usage?: string }): Buffer; randomIV?: () => Buffer };
+  /** hugetlbfs mounts for <hugepages> (qemu.conf hugetlbfs_mount); none: hugepages are refused. */
+  hugetlbfs?: HugetlbfsMount[];
+  /** Where file-backed guest memory goes (qemu.conf memory_backing_dir); default /var/lib/libvirt/qemu/ram. */
+  memoryBackingDir?: string;
+  /**
+   * A real start: pass these variables through from the caller's environment as libvirt does
+   * (virCommandAddEnvPassCommon) instead of the fixed test environment. `privileged` also points
+   * HOME and the XDG data/config dirs at the domain's directory.
+   */
+  hostEnv?: { env: NodeJS.ProcessEnv; privileged: boolean };
+  /**
+   * Block node indexes by disk target (libvirt-N-format): empty at a start, filled in; for a
+   * running domain, the indexes its disks have, so a hot-added disk gets a new one.
+   */
+  diskNodeIndexes?: Map<string, number>;
+}
+
+/** virCommandAddEnvPassCommon: what a QEMU process inherits from its starter, in this order. */
+const PASSED_ENV = ['LD_PRELOAD', 'LD_LIBRARY_PATH', 'DYLD_INSERT_LIBRARIES', 'DYLD_FORCE_FLAT_NAMESPACE', 'PATH', 'HOME', 'USER', 'LOGNAME', 'TMPDIR'];
+
+/** The process environment: libvirt's fixed test one, or the real one passed through. */
+function buildEnv(cmd: Command, libDir: string, hostEnv: BuildCommandLineOptions['hostEnv']): void {
+  cmd.addEnv('LC_ALL', 'C');
+  if (!hostEnv) {
+    cmd.addEnv('PATH', '/bin');
+    cmd.addEnv('HOME', libDir);
+    cmd.addEnv('USER', 'test');
+    cmd.addEnv('LOGNAME', 'test');
+  } else {
+    for (const name of PASSED_ENV) {
+      const value = hostEnv.env[name];
+      if (value !== undefined) cmd.addEnv(name, name === 'HOME' && hostEnv.privileged ? libDir : value);
+    }
+    if (hostEnv.privileged && hostEnv.env.HOME === undefined) cmd.addEnv('HOME', libDir);
+  }
+  if (!hostEnv || hostEnv.privileged) cmd.addEnv('XDG_DATA_HOME', `${libDir}/.local/share`);
+  cmd.addEnv('XDG_CACHE_HOME', `${libDir}/.cache`);
+  if (!hostEnv || hostEnv.privileged) cmd.addEnv('XDG_CONFIG_HOME', `${libDir}/.config`);
+}
+
+/** The libvirt QEMU XML namespace (<qemu:commandline> and friends). */
+export const QEMU_NAMESPACE_URI = 'http://libvirt.org/schemas/domain/qemu/1.0';
+
+/** <qemu:commandline>: extra arguments and environment, in document order. */
+export function qemuNamespaceCommandline(def: DomainDef): { args: string[]; env: Array<[string, string]> } {
+  const args: string[] = [];
+  const env: Array<[string, string]> = [];
+  const prefixes = new Set(def.namespaces.filter(([, uri]) => uri === QEMU_NAMESPACE_URI).map(([k]) => k.replace(/^xmlns:/, '')));
+  for (const el of def.namespaced) {
+    const [prefix, local] = el.name.split(':');
+    if (!prefixes.has(prefix) || local !== 'commandline') continue;
+    for (const kid of el.children) {
+      if (!('name' in kid)) continue;
+      const what = kid.name.slice(prefix.length + 1);
+      if (what === 'arg') args.push(kid.attrs.get('value') ?? '');
+      else if (what === 'env') env.push([kid.attrs.get('name') ?? '', kid.attrs.get('value') ?? '']);
+    }
+  }
+  return { args, env };
 }
 
 type Props = Array<[string, unknown]>;
 
 /** One option value: the JSON form or QEMU's key=value form, from ordered properties. */
 function renderProps(props: Props, json: boolean, first: 'driver' | 'qom-type' | 'type' | 'none'): string {
-  const kept = props.filter(([, v]) => v !== undefined);
-  if (json) return JSON.stringify(Object.fromEntries(kept));
-  const parts: string[] = [];
-  for (const [k, v] of kept) {
+  if (json) return propsJSON(props);
+  let out = '';
+  for (const [k, v] of props) {
+    if (v === undefined) continue;
     const text = typeof v === 'boolean' ? (v ? 'on' : 'off') : escapeOptionValue(String(v));
-    parts.push(k === first ? text : `${k}=${text}`);
+    if (out !== '') out += ',';
+    out += k === first ? text : `${k}=${text}`;
   }
-  return parts.join(',');
+  return out;
 }
+
+/**
+ * The properties as one JSON object, written directly: keys in order, undefined values left out,
+ * a repeated key keeping its first place and its last value (as an object built from them would).
+ */
+function propsJSON(props: Props): string {
+  let out = '{';
+  for (let i = 0; i < props.length; i++) {
+    const p = props[i];
+    const k = p[0];
+    const v = p[1];
+    if (v === undefined) continue;
+    for (let j = 0; j < i; j++) {
+      if (props[j][0] === k) return JSON.stringify(Object.fromEntries(props.filter((x) => x[1] !== undefined)));
+    }
+    if (out.length > 1) out += ',';
+    let key = JSON_KEYS.get(k);
+    if (key === undefined) {
+      key = `${JSON.stringify(k)}:`;
+      JSON_KEYS.set(k, key);
+    }
+    out += key;
+    out += typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)) || v instanceof RawJSON ? String(v) : JSON.stringify(v);
+  }
+  return `${out}}`;
+}
+
+/** A value written into JSON as it is: a number beyond a double's precision (a disk's wwn). */
+class RawJSON {
+  constructor(readonly text: string) {}
+
+  toString(): string {
+    return this.text;
+  }
+}
+
+/** Property names already quoted for JSON (there are a few hundred at most). */
+const JSON_KEYS = new Map<string, string>();
 
 class Builder {
   readonly cmd: Command;
@@ -84,11 +206,53 @@ class Builder {
     this.cmd.addArgs(...args);
   }
 
+  get config(): QemuDriverConfig {
+    return this.opts.config ?? {};
+  }
+
+  /**
+   * qemuBuildSecretInfoProps: a secret object holding `value` AES-256-CBC encrypted with the
+   * domain's master key (masterKey0), base64 encoded, with its IV.
+   */
+  secretObject(id: string, value: Buffer): void {
+    const secrets = this.opts.secrets;
+    if (!secrets) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'secrets are not available to this connection');
+    const iv = secrets.randomIV?.() ?? randomBytes(16);
+    const cipher = createCipheriv('aes-256-cbc', secrets.masterKey, iv);
+    const data = Buffer.concat([cipher.update(value), cipher.final()]).toString('base64');
+    this.object([['qom-type', 'secret'], ['id', id], ['data', data], ['keyid', 'masterKey0'], ['iv', iv.toString('base64')], ['format', 'base64']]);
+  }
+
+  /** qemuBuildTLSx509CommandLine: x509 credentials for a TLS endpoint. */
+  tlsCredsObject(id: string, dir: string, listen: boolean, verify: boolean, passwordId?: string): void {
+    // A client always verifies the server; a server verifies clients as qemu.conf says.
+    this.object([
+      ['qom-type', 'tls-creds-x509'], ['id', id], ['dir', dir], ['endpoint', listen ? 'server' : 'client'],
+      ['verify-peer', listen ? verify : true], ['passwordid', passwordId],
+    ]);
+  }
+
+  memoryEnv(): MemoryEnv {
+    return {
+      hugetlbfs: this.opts.hugetlbfs ?? [],
+      memoryBackingDir: this.opts.memoryBackingDir ?? '/var/lib/libvirt/qemu/ram',
+      domainDirName: `${this.opts.id ?? -1}-${shortName(this.def.name)}`,
+      systemPageKiB: 4,
+    };
+  }
+
   /** A file QEMU gets as a passed fd (`/dev/fdset/N`) in test mode, else by path. */
   passFile(path: string, opaque: string): string {
     if (this.opts.passedFileFdBase === undefined) return path;
     const set = this.fdSets++;
     this.add('-add-fd', `set=${set},fd=${this.opts.passedFileFdBase + set},opaque=${opaque}`);
+    return `/dev/fdset/${set}`;
+  }
+
+  /** A pre-opened fd handed to QEMU in its own fd set; returns the set's path. */
+  passFd(fd: number, opaque: string): string {
+    const set = this.fdSets++;
+    this.add('-add-fd', `set=${set},fd=${fd},opaque=${opaque}`);
     return `/dev/fdset/${set}`;
   }
 
@@ -122,6 +286,11 @@ class Builder {
       const ctrl = this.def.devices.controllers.find((c) => c.type === 'usb' && c.index === bus);
       const port = a.attrs.find(([k]) => k === 'port')?.[1];
       return [['bus', `${ctrl?.info.alias ?? 'usb'}.0`], ['port', port]];
+    }
+    if (a.type === 'dimm') {
+      const slot = a.attrs.find(([k]) => k === 'slot')?.[1];
+      const base = a.attrs.find(([k]) => k === 'base')?.[1];
+      return [['slot', slot === undefined ? undefined : Number(slot)], ['addr', base === undefined ? undefined : Number(base)]];
     }
     if (a.type === 'virtio-serial') {
       const ctrl = Number(a.attrs.find(([k]) => k === 'controller')?.[1] ?? '0');
@@ -158,10 +327,38 @@ class Builder {
     }
   }
 
+  /**
+   * The node-name index of each disk's top image: images are counted from the last disk to the
+   * first, each chain from its top down, so the first disk's top image has the highest index.
+   */
   allocNodeIndexes(): Map<DiskDef, number> {
     const out = new Map<DiskDef, number>();
     const disks = this.def.devices.disks.filter((d) => this.diskHasSource(d));
-    disks.forEach((d, i) => out.set(d, disks.length - i));
+    const known = this.opts.diskNodeIndexes;
+    if (known && known.size > 0) {
+      // A running domain: its disks keep their nodes; a hot-added one gets the next free index.
+      let next = 1;
+      for (const [dev, n] of known) {
+        const disk = disks.find((d) => d.target.dev === dev);
+        next = Math.max(next, n + (disk ? diskChain(disk).images.length : 1));
+      }
+      for (const disk of disks) {
+        let n = known.get(disk.target.dev);
+        if (n === undefined) {
+          n = next;
+          next += diskChain(disk).images.length;
+          known.set(disk.target.dev, n);
+        }
+        out.set(disk, n);
+      }
+      return out;
+    }
+    let next = 1;
+    for (let i = disks.length - 1; i >= 0; i--) {
+      out.set(disks[i], next);
+      known?.set(disks[i].target.dev, next);
+      next += diskChain(disks[i]).images.length;
+    }
     return out;
   }
 
@@ -206,15 +403,6 @@ function genericAttr(g: { attrs: Array<[string, string]> } | undefined, name: st
 // ---------------------------------------------------------------------------------------------
 // Machine, CPU, memory, SMP
 
-function memoryMiB(def: DomainDef): number {
-  return Math.ceil(def.memory / 1024);
-}
-
-function numaCells(def: DomainDef): XmlElement[] {
-  const numa = def.cpu ? child(def.cpu, 'numa') : undefined;
-  return numa ? children(numa, 'cell') : [];
-}
-
 /** The firmware image and its variable store as pflash block nodes (qemuBuildPflashBlockdevCommandLine). */
 function pflashImages(def: DomainDef): Array<{ path: string; readonly: boolean }> {
   const loader = def.os.loader;
@@ -243,16 +431,21 @@ function buildMachine(b: Builder): void {
   if (smm) parts.push(`smm=${attr(smm, 'state') === 'off' ? 'off' : 'on'}`);
   const ioapic = def.features?.get('ioapic');
   if (ioapic && attr(ioapic, 'driver') === 'qemu') parts.push('kernel_irqchip=split');
+  else if (ioapic && attr(ioapic, 'driver') === 'kvm') parts.push('kernel_irqchip=on');
   parts.push(`dump-guest-core=${def.memoryDumpCore === 'on' ? 'on' : 'off'}`);
   const ramId = caps.findMachine(def.type, def.os.machine ?? 'pc')?.defaultRAMid;
-  if (numaCells(def).length === 0 && ramId && !def.maxMemory) parts.push(`memory-backend=${ramId}`);
+  if (def.devices.memories.some((m) => simpleAttr(m, 'model') === 'nvdimm')) parts.push('nvdimm=on');
+  if (numaCellsOf(def).length === 0 && ramId && !def.maxMemory) parts.push(`memory-backend=${ramId}`);
   pflashImages(def).forEach((_img, i) => parts.push(`pflash${i}=libvirt-pflash${i}-format`));
   const hpet = def.clock ? children(def.clock, 'timer').find((t) => attr(t, 'name') === 'hpet') : undefined;
   if (hpet && attr(hpet, 'present') !== undefined && caps.has('machine-hpet')) {
     parts.push(`hpet=${attr(hpet, 'present') === 'no' ? 'off' : 'on'}`);
   }
   b.add('-machine', parts.join(','));
-  b.add('-accel', def.type === 'kvm' ? 'kvm' : 'tcg');
+  // <tcg><tb-cache>: the translation block cache, in MiB.
+  const tbCache = def.type !== 'kvm' && def.features?.get('tcg') ? child(def.features.get('tcg')!, 'tb-cache') : undefined;
+  const tbSize = tbCache ? parseMemoryKiB(textOf(tbCache) ?? '0', attr(tbCache, 'unit'), './features/tcg/tb-cache') / 1024 : undefined;
+  b.add('-accel', def.type === 'kvm' ? 'kvm' : tbSize !== undefined ? `tcg,tb-size=${Math.ceil(tbSize)}` : 'tcg');
   const tseg = smm ? child(smm, 'tseg') : undefined;
   if (tseg) {
     const unit = attr(tseg, 'unit') ?? 'MiB';
@@ -272,6 +465,11 @@ function buildCpu(b: Builder): void {
   else model = textOf(child(cpu, 'model'));
   if (!model) return;
   const parts = [model];
+  // libvirt turns <feature>s into QEMU properties through its CPU map (model definitions, feature
+  // names and their dependencies), which virtnode does not have: refused rather than guessed.
+  if (children(cpu, 'feature').length > 0) {
+    throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'CPU features are not supported yet');
+  }
   for (const f of children(cpu, 'feature')) {
     const name = attr(f, 'name');
     const policy = attr(f, 'policy') ?? 'require';
@@ -318,41 +516,45 @@ function hypervCpuFlags(hyperv: XmlElement | undefined): string[] {
 
 function buildMemory(b: Builder): void {
   const { def, caps } = b;
-  const cells = numaCells(def);
+  checkMemorySupported(def);
+  const cells = numaCellsOf(def);
+  const initial = initialMemoryKiB(def);
   if (def.maxMemory) {
-    b.add('-m', `size=${Math.ceil(def.memory / 1024) * 1024}k,slots=${def.maxMemory.slots},maxmem=${def.maxMemory.kib}k`);
-  } else if (cells.length > 0) {
-    b.add('-m', String(cells.reduce((sum, c) => sum + cellMiB(c), 0)));
+    b.add('-m', `size=${initial}k,slots=${def.maxMemory.slots},maxmem=${def.maxMemory.kib}k`);
   } else {
-    b.add('-m', String(memoryMiB(def)));
+    b.add('-m', String(initial / 1024));
   }
   const ramId = caps.findMachine(def.type, def.os.machine ?? 'pc')?.defaultRAMid;
-  if (numaCells(def).length === 0 && ramId && !def.maxMemory) {
-    b.object([['qom-type', 'memory-backend-ram'], ['id', ramId], ['size', memoryMiB(def) * 1024 * 1024]]);
+  if (cells.length === 0 && ramId && !def.maxMemory) {
+    for (const props of systemMemoryObjects(def, caps, b.memoryEnv(), ramId)) b.object(props);
+  } else if (cells.length === 0 && (def.memoryBacking || def.numatune)) {
+    throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'memory backing without a default RAM backend is not supported yet');
   }
   const locked = def.memoryBacking ? child(def.memoryBacking, 'locked') : undefined;
   b.add('-overcommit', `mem-lock=${locked ? 'on' : 'off'}`);
 }
 
-/** A NUMA cell's memory, rounded up to whole MiB as libvirt aligns it. */
-function cellMiB(cell: XmlElement): number {
-  const unit = attr(cell, 'unit') ?? 'KiB';
-  const scale: Record<string, number> = { b: 1 / 1024, bytes: 1 / 1024, KiB: 1, k: 1, KB: 1000 / 1024, MiB: 1024, M: 1024, MB: 1000000 / 1024, GiB: 1024 * 1024, G: 1024 * 1024 };
-  if (!(unit in scale)) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported NUMA memory unit '${unit}'`);
-  return Math.ceil((Number(attr(cell, 'memory') ?? 0) * scale[unit]) / 1024);
+/** qemuBuildNumaCommandLine: one memory backend and one -numa node per cell. */
+function buildNuma(b: Builder): void {
+  const env = b.memoryEnv();
+  const cells = numaCellsOf(b.def);
+  const legacy = cells.length > 0 && legacyNumaMem(b.def, b.caps);
+  if (legacy && b.def.memoryBacking && attr(child(b.def.memoryBacking, 'allocation'), 'mode') === 'immediate') b.add('-mem-prealloc');
+  for (const cell of cells) {
+    const id = attr(cell, 'id') ?? '0';
+    if (!legacy) for (const props of numaCellObjects(b.def, b.caps, env, cell)) b.object(props);
+    const cpus = (attr(cell, 'cpus') ?? '').split(',').filter(Boolean).map((r) => `,cpus=${r}`).join('');
+    b.add('-numa', `node,nodeid=${id}${cpus},${legacy ? `mem=${cellKiB(cell) / 1024}` : `memdev=ram-node${id}`}`);
+  }
 }
 
-/** qemuBuildNumaCommandLine for RAM-backed cells: one memory backend and one -numa node each. */
-function buildNuma(b: Builder): void {
-  for (const cell of numaCells(b.def)) {
-    const id = attr(cell, 'id') ?? '0';
-    for (const k of cell.attrs.keys()) {
-      if (!['id', 'cpus', 'memory', 'unit'].includes(k)) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `NUMA cell attribute '${k}' is not supported yet`);
-    }
-    if (children(cell).length > 0) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'NUMA distances are not supported yet');
-    b.object([['qom-type', 'memory-backend-ram'], ['id', `ram-node${id}`], ['size', cellMiB(cell) * 1024 * 1024]]);
-    const cpus = (attr(cell, 'cpus') ?? '').split(',').filter(Boolean).map((r) => `,cpus=${r}`).join('');
-    b.add('-numa', `node,nodeid=${id}${cpus},memdev=ram-node${id}`);
+/** qemuBuildMemoryDeviceCommandLine: each memory module's backend and device. */
+function buildMemoryDevices(b: Builder): void {
+  const env = b.memoryEnv();
+  for (const dev of b.def.devices.memories) {
+    const { objects, device } = memoryDeviceArgs(b.def, b.caps, env, dev);
+    for (const props of objects) b.object(props);
+    b.device([...device, ...b.addressProps(dev.info)]);
   }
 }
 
@@ -471,6 +673,17 @@ function buildController(b: Builder, c: ControllerDef): void {
           ...(t('hotplug') ? ([['hotplug', t('hotplug') === 'on']] as Props) : []),
           ...addr,
         ]);
+      } else if (c.model === 'pcie-switch-upstream-port') {
+        b.device([['driver', c.modelName ?? 'x3130-upstream'], ['id', c.info.alias], ...addr]);
+      } else if (c.model === 'pcie-switch-downstream-port') {
+        b.device([
+          ['driver', c.modelName ?? 'xio3130-downstream'],
+          ['port', t('port') !== undefined ? Number(t('port')) : undefined],
+          ['chassis', t('chassis') !== undefined ? Number(t('chassis')) : c.index],
+          ['id', c.info.alias],
+          ...(t('hotplug') ? ([['hotplug', t('hotplug') === 'on']] as Props) : []),
+          ...addr,
+        ]);
       } else if (c.model === 'pci-bridge') {
         b.device([['driver', 'pci-bridge'], ['chassis_nr', Number(t('chassisNr') ?? c.index)], ['id', c.info.alias], ...addr]);
       } else {
@@ -553,10 +766,184 @@ function buildFloppyController(b: Builder): void {
   else for (const [k, v] of props) b.add('-global', `isa-fdc.${k}=${v}`);
 }
 
+/** qemuBuildFilesystemCommandLine: 9p shares (-fsdev + virtio-9p-pci) and virtiofs (vhost-user-fs-pci). */
+function buildFilesystems(b: Builder): void {
+  for (const fs of b.def.devices.filesystems) {
+    const get = (k: string): string | undefined => simpleAttr(fs, k);
+    const el = (name: string): XmlElement | undefined => fs.children.find((c) => c.name === name);
+    const driver = el('driver');
+    const driverType = attr(driver, 'type');
+    const type = get('type') ?? 'mount';
+    const alias = fs.info.alias!;
+    const source = attr(el('source'), 'dir');
+    const target = attr(el('target'), 'dir');
+    const model = get('model');
+    for (const c of fs.children) {
+      if (!['driver', 'source', 'target', 'readonly', 'binary'].includes(c.name)) unsupportedFs(`<${c.name}>`);
+    }
+    if (type !== 'mount' || source === undefined || target === undefined || (model !== undefined && model !== 'virtio')) unsupportedFs(`type '${type}'`);
+    if (driverType === 'virtiofs') {
+      for (const k of driver!.attrs.keys()) if (!['type', 'queue', 'iommu', 'ats', 'packed', 'page_per_vq'].includes(k)) unsupportedFs(`driver attribute '${k}'`);
+      if (el('readonly')) unsupportedFs('readonly virtiofs');
+      const memAccess = b.def.memoryBacking ? attr(child(b.def.memoryBacking, 'access'), 'mode') : undefined;
+      if (numaCellsOf(b.def).length === 0 && memAccess !== 'shared') {
+        throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'virtiofs requires shared memory');
+      }
+      const chr = `chr-vu-${alias}`;
+      b.add('-chardev', buildChardevArg(chr, { type: 'unix', path: `${b.opts.libDir}/${alias}-fs.sock` }));
+      const queue = attr(driver, 'queue');
+      b.device([
+        ['driver', 'vhost-user-fs-pci'], ...virtioOptions(driver), ['id', alias], ['chardev', chr],
+        ['queue-size', queue === undefined ? undefined : Number(queue)], ['tag', target],
+        ['bootindex', b.bootIndex(fs.info)], ...b.addressProps(fs.info),
+      ]);
+      continue;
+    }
+    if (el('binary')) unsupportedFs('<binary> without virtiofs');
+    if (driver) for (const k of driver.attrs.keys()) if (!['type', 'wrpolicy', 'iommu', 'ats', 'packed', 'page_per_vq'].includes(k)) unsupportedFs(`driver attribute '${k}'`);
+    if (fs.info.bootOrder !== undefined) unsupportedFs('boot order on a 9p share');
+    let fsdev: string;
+    if (driverType === undefined || driverType === 'path') {
+      const mode = get('accessmode') ?? 'passthrough';
+      const model = mode === 'squash' ? 'none' : mode;
+      fsdev = `local,security_model=${model}`;
+      const multidevs = get('multidevs');
+      if (multidevs !== undefined && multidevs !== 'default') fsdev += `,multidevs=${multidevs}`;
+      const fmode = get('fmode');
+      const dmode = get('dmode');
+      if (fmode !== undefined) fsdev += `,fmode=${fmode}`;
+      if (dmode !== undefined) fsdev += `,dmode=${dmode}`;
+    } else if (driverType === 'handle') {
+      fsdev = 'handle';
+    } else {
+      unsupportedFs(`driver type '${driverType}'`);
+    }
+    const wrpolicy = attr(driver, 'wrpolicy');
+    if (wrpolicy !== undefined) fsdev += `,writeout=${wrpolicy}`;
+    fsdev += `,id=fsdev-${alias},path=${escapeOptionValue(source)}`;
+    if (el('readonly')) fsdev += ',readonly=on';
+    b.add('-fsdev', fsdev);
+    b.device([
+      ['driver', 'virtio-9p-pci'], ...virtioOptions(driver), ['id', alias], ['fsdev', `fsdev-${alias}`], ['mount_tag', target],
+      ...b.addressProps(fs.info),
+    ]);
+  }
+}
+
+/** qemuBuildSmartcardCommandLine: an emulated card on the host's NSS database, on a CCID bus. */
+function buildSmartcards(b: Builder): void {
+  for (const card of b.def.devices.smartcards) {
+    const mode = simpleAttr(card, 'mode');
+    if (mode !== 'host' || card.children.length > 0 || card.attrs.length !== 1) {
+      throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `smartcard mode '${mode}' is not supported yet`);
+    }
+    const a = card.info.address;
+    const controller = Number(a?.type === 'ccid' ? (a.attrs.find(([k]) => k === 'controller')?.[1] ?? '0') : '0');
+    const ccid = b.def.devices.controllers.find((c) => c.type === 'ccid' && c.index === controller);
+    if (!ccid) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'smartcard without a CCID controller is not supported');
+    b.device([['driver', 'ccid-card-emulated'], ['backend', 'nss-emulated'], ['id', card.info.alias], ['bus', `${ccid.info.alias}.0`]]);
+  }
+}
+
+/** qemuBuildTPMsCommandLine: the TPM backend (-tpmdev, with its chardev or fds) and its device. */
+function buildTpms(b: Builder): void {
+  for (const tpm of b.def.devices.tpms) {
+    const bad = (what: string): never => {
+      throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `TPM ${what} is not supported yet`);
+    };
+    const model = simpleAttr(tpm, 'model') ?? 'tpm-tis';
+    if (model !== 'tpm-tis' && model !== 'tpm-crb') bad(`model '${model}'`);
+    if (!b.caps.has(model)) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `The QEMU executable ${b.caps.data.binary} does not support TPM model ${model}`);
+    const backend = tpm.children.find((c) => c.name === 'backend');
+    for (const c of tpm.children) if (c.name !== 'backend') bad(`<${c.name}>`);
+    const type = attr(backend, 'type') ?? bad('without a backend');
+    const alias = tpm.info.alias!;
+    let tpmdev: string;
+    if (type === 'passthrough') {
+      // QEMU gets the device (<device path>, default /dev/tpm0) and its sysfs cancel file as fds.
+      const fds = b.opts.tpmPassthroughFds;
+      if (!fds) bad('passthrough without pre-opened device fds');
+      const devPath = b.passFd(fds![0], `${alias}-tpm`);
+      const cancel = b.passFd(fds![1], `${alias}-cancel`);
+      tpmdev = `passthrough,id=tpm-${alias},path=${devPath},cancel-path=${cancel}`;
+    } else if (type === 'emulator' || type === 'external') {
+      let socket: string | undefined;
+      if (type === 'external') {
+        const src = child(backend!, 'source');
+        if (attr(src, 'type') !== 'unix' || (attr(src, 'mode') ?? 'connect') !== 'connect') bad('external source other than a unix socket to connect to');
+        socket = attr(src, 'path');
+      } else {
+        socket = b.opts.tpmEmulatorSocket;
+      }
+      if (socket === undefined) bad(`${type} backend without a swtpm socket`);
+      b.add('-chardev', buildChardevArg('chrtpm', { type: 'unix', path: socket! }));
+      tpmdev = `emulator,id=tpm-${alias},chardev=chrtpm`;
+    } else {
+      bad(`backend '${type}'`);
+    }
+    b.add('-tpmdev', tpmdev!);
+    b.device([['driver', model], ['tpmdev', `tpm-${alias}`], ['id', alias], ...b.addressProps(tpm.info)]);
+  }
+}
+
+/** qemuBuildIOMMUCommandLine: an Intel IOMMU as a device of its own. */
+function buildIommu(b: Builder): void {
+  const iommu = b.def.devices.iommu;
+  if (!iommu) return;
+  const model = simpleAttr(iommu, 'model');
+  const drv = iommu.children.find((c) => c.name === 'driver');
+  if (model !== 'intel' || iommu.children.some((c) => c.name !== 'driver')) {
+    throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `IOMMU model '${model}' is not supported yet`);
+  }
+  for (const k of drv?.attrs.keys() ?? []) {
+    if (!['intremap', 'caching_mode', 'eim', 'iotlb', 'aw_bits'].includes(k)) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `IOMMU driver setting '${k}' is not supported yet`);
+  }
+  const d = (k: string): string | undefined => attr(drv, k);
+  const ioapic = b.def.features?.get('ioapic');
+  if (d('intremap') === 'on' && attr(ioapic, 'driver') !== 'qemu') {
+    throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'IOMMU interrupt remapping requires split I/O APIC (ioapic driver=\'qemu\')');
+  }
+  b.device([
+    ['driver', 'intel-iommu'], ['id', iommu.info.alias],
+    ['intremap', d('intremap')], ['caching-mode', d('caching_mode') === undefined ? undefined : d('caching_mode') === 'on'],
+    ['eim', d('eim')], ['device-iotlb', d('iotlb') === undefined ? undefined : d('iotlb') === 'on'],
+    ['aw-bits', d('aw_bits') === undefined ? undefined : Number(d('aw_bits'))],
+  ]);
+}
+
+function unsupportedFs(what: string): never {
+  throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `filesystem ${what} is not supported yet`);
+}
+
+/** qemuBuildVhostUserBlkCommandLine: a vhost-user-blk device on a socket chardev. */
+function buildVhostUserDisk(b: Builder, disk: DiskDef): void {
+  const src = disk.source;
+  const path = genericAttr(src, 'path');
+  const bad = src && (genericAttr(src, 'type') !== 'unix' || src.attrs.some(([k]) => k !== 'type' && k !== 'path') || src.children.some((c) => c.name !== 'reconnect'));
+  if (!src || path === undefined || bad || disk.target.bus !== 'virtio' || disk.device !== 'disk') {
+    throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'disk source settings not supported yet');
+  }
+  const reconnect = src.children.find((c) => c.name === 'reconnect');
+  const alias = disk.info.alias!;
+  const chr = `chr-vu-${alias}`;
+  const rc = reconnect ? { reconnect: attr(reconnect, 'enabled') === 'yes' ? Number(attr(reconnect, 'timeout') ?? 0) : 0 } : {};
+  b.add('-chardev', buildChardevArg(chr, { type: 'unix', path, ...rc }));
+  const drv = disk.driver;
+  const num = (k: string): number | undefined => (attrOf(drv, k) === undefined ? undefined : Number(attrOf(drv, k)));
+  b.device([
+    ['driver', 'vhost-user-blk-pci'], ...virtioOptions(drv), ['num-queues', num('queues')], ['queue-size', num('queue_size')],
+    ...b.addressProps(disk.info), ['chardev', chr], ['id', alias], ['bootindex', b.bootIndex(disk.info)],
+  ]);
+}
+
 function buildDisks(b: Builder): void {
   buildFloppyController(b);
   const nodes = b.allocNodeIndexes();
   for (const disk of b.def.devices.disks) {
+    if (disk.type === 'vhostuser') {
+      buildVhostUserDisk(b, disk);
+      continue;
+    }
     const n = nodes.get(disk);
     let drive: string | undefined;
     if (n !== undefined) drive = buildBlockdev(b, disk, n);
@@ -579,46 +966,245 @@ function cacheOf(disk: DiskDef): [boolean, boolean, boolean] | undefined {
 }
 
 /** A block device node for a local file or block device: libvirt's `-storage` and `-format` layers. */
-function buildBlockdev(b: Builder, disk: DiskDef, n: number): string {
-  const src = disk.source!;
-  const readonly = disk.readonly;
-  const format = genericAttr(disk.driver, 'type') ?? 'raw';
-  const drv = (k: string): string | undefined => genericAttr(disk.driver, k);
-  let storage: Props;
-  if (disk.type === 'file') {
-    storage = [['driver', 'file'], ['filename', genericAttr(src, 'file')]];
-  } else if (disk.type === 'block') {
-    const dev = genericAttr(src, 'dev') ?? '';
-    const cdrom = disk.device === 'cdrom' && dev.startsWith('/dev/cdrom');
-    storage = [['driver', cdrom ? 'host_cdrom' : 'host_device'], ['filename', dev]];
-  } else if (disk.type === 'network' && genericAttr(src, 'protocol') === 'nbd') {
-    const hosts = src.children.filter((c) => c.name === 'host');
-    if (hosts.length !== 1 || src.children.length !== 1) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'nbd source not supported yet');
-    const h = hosts[0];
-    const server = attr(h, 'transport') === 'unix'
-      ? { type: 'unix', path: attr(h, 'socket') }
-      : { type: 'inet', host: attr(h, 'name'), port: attr(h, 'port') ?? '10809' };
-    storage = [['driver', 'nbd'], ['server', server], ['export', genericAttr(src, 'name')]];
-  } else {
-    throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported disk type '${disk.type}'`);
+/** One image of a disk's backing chain: the disk's own source or a <backingStore>. */
+interface ChainImage {
+  type: string;
+  format: string;
+  source: { attrs: Array<[string, string]>; children: XmlElement[] };
+  /** <metadata_cache><max_size> of this image's format, in bytes. */
+  cacheSize?: number;
+}
+
+/** Formats that can have a backing image (and so get `"backing": null` at a chain's end). */
+const BACKING_FORMATS = new Set(['qcow2', 'qcow', 'qed', 'vmdk', 'cow']);
+
+function metadataCacheBytes(el: XmlElement | undefined): number | undefined {
+  const max = el ? child(el, 'max_size') : undefined;
+  if (!max) return undefined;
+  return Number(parseScaledBytes(textOf(max) ?? '0', attr(max, 'unit'), 1n, './metadata_cache/max_size'));
+}
+
+/**
+ * A disk's backing chain as the definition gives it, top first. `terminated`: the chain ends in
+ * an empty <backingStore/> (known to have nothing below); otherwise whatever the image file
+ * names is left to QEMU.
+ */
+function diskChain(disk: DiskDef): { images: ChainImage[]; terminated: boolean } {
+  const driverCache = disk.driver?.children.find((c) => c.name === 'metadata_cache');
+  const images: ChainImage[] = [{
+    type: disk.type,
+    format: genericAttr(disk.driver, 'type') ?? 'raw',
+    source: disk.source!,
+    cacheSize: metadataCacheBytes(driverCache),
+  }];
+  let next = disk.backingStore;
+  while (next && attr(next, 'type') !== undefined) {
+    const source = child(next, 'source');
+    if (!source) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'backing store without a source is not supported');
+    const format = child(next, 'format');
+    for (const c of children(next)) {
+      if (!['format', 'source', 'backingStore'].includes(c.name)) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `backing store <${c.name}> is not supported yet`);
+    }
+    if (format && children(format).some((c) => c.name !== 'metadata_cache')) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'backing store format settings are not supported yet');
+    images.push({ type: attr(next, 'type')!, format: attr(format, 'type') ?? 'raw', source: { attrs: [...source.attrs], children: children(source) }, cacheSize: metadataCacheBytes(format ? child(format, 'metadata_cache') : undefined) });
+    next = child(next, 'backingStore');
   }
-  const io = drv('io');
-  if (io !== undefined && io !== 'default') storage.push(['aio', io]);
+  return { images, terminated: next !== undefined };
+}
+
+/**
+ * A disk's <encryption format='luks'> (engine qemu) and the secret it names, or undefined for a
+ * plain disk; anything else (qcow encryption, librbd engine) is refused.
+ */
+function diskEncryption(disk: DiskDef): { type: string; uuid?: string; usage?: string } | undefined {
+  const enc = disk.extra.find((e) => e.name === 'encryption');
+  if (!enc) return undefined;
+  const secret = child(enc, 'secret');
+  const format = attr(enc, 'format');
+  const engine = attr(enc, 'engine') ?? 'qemu';
+  const ok = format === 'luks' && engine === 'qemu' && secret && attr(secret, 'type') === 'passphrase' && children(enc).length === 1
+    && ['raw', 'qcow2'].includes(genericAttr(disk.driver, 'type') ?? 'raw') && (attr(secret, 'uuid') !== undefined || attr(secret, 'usage') !== undefined);
+  if (!ok) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'disk encryption settings are not supported yet');
+  return { type: 'passphrase', uuid: attr(secret, 'uuid'), usage: attr(secret, 'usage') };
+}
+
+/** qemuBlockStorageSourceGetBackendProps: the protocol node of one image. */
+function storageProps(b: Builder, disk: DiskDef, img: ChainImage, index: number, top: boolean): Props {
+  const src = img.source;
+  const sa = (k: string): string | undefined => attrOf(src, k);
+  const unsupportedSource = (): never => {
+    throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'disk source settings not supported yet');
+  };
+  if (img.type === 'file') {
+    if (src.children.length > 0) unsupportedSource();
+    return [['driver', 'file'], ['filename', sa('file')]];
+  }
+  if (img.type === 'block') {
+    if (src.children.length > 0) unsupportedSource();
+    const dev = sa('dev') ?? '';
+    const cdrom = disk.device === 'cdrom' && dev.startsWith('/dev/cdrom');
+    return [['driver', cdrom ? 'host_cdrom' : 'host_device'], ['filename', dev]];
+  }
+  if (img.type === 'dir') {
+    if (src.children.length > 0 || img.format !== 'fat') unsupportedSource();
+    return [['driver', 'vvfat'], ['dir', sa('dir')], ['floppy', disk.device === 'floppy'], ['rw', !disk.readonly]];
+  }
+  if (img.type !== 'network') throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported disk type '${img.type}'`);
+  const protocol = sa('protocol');
+  const hosts = src.children.filter((c) => c.name === 'host');
+  const others = src.children.filter((c) => c.name !== 'host');
+  const inet = (h: XmlElement, port: string): Record<string, unknown> => ({ type: 'inet', host: attr(h, 'name'), port: attr(h, 'port') ?? port });
+  switch (protocol) {
+    case 'nbd': {
+      if (hosts.length !== 1 || others.length > 0) unsupportedSource();
+      const h = hosts[0];
+      const server = attr(h, 'transport') === 'unix' ? { type: 'unix', path: attr(h, 'socket') } : { type: 'inet', host: attr(h, 'name'), port: attr(h, 'port') ?? '10809' };
+      return [['driver', 'nbd'], ['server', server], ['export', sa('name')]];
+    }
+    case 'nfs': {
+      const identity = others.find((c) => c.name === 'identity');
+      if (hosts.length !== 1 || others.some((c) => c.name !== 'identity') || attr(hosts[0], 'port') !== undefined) unsupportedSource();
+      const id = (k: string): number | undefined => {
+        const v = attr(identity, k);
+        if (v === undefined) return undefined;
+        if (!/^\+[0-9]+$/.test(v)) unsupportedSource();
+        return Number(v.slice(1));
+      };
+      return [['driver', 'nfs'], ['server', { host: attr(hosts[0], 'name'), type: 'inet' }], ['path', sa('name')], ['user', id('user')], ['group', id('group')]];
+    }
+    case 'gluster': {
+      if (hosts.length === 0 || others.length > 0) unsupportedSource();
+      const name = sa('name') ?? '';
+      const slash = name.indexOf('/');
+      if (slash <= 0) unsupportedSource();
+      const servers = hosts.map((h) => (attr(h, 'transport') === 'unix' ? { type: 'unix', path: attr(h, 'socket') } : inet(h, '24007')));
+      return [['driver', 'gluster'], ['volume', name.slice(0, slash)], ['path', name.slice(slash + 1)], ['server', servers], ['debug', 4]];
+    }
+    case 'http':
+    case 'https': {
+      if (hosts.length !== 1 || others.some((c) => !['timeout', 'readahead', 'ssl'].includes(c.name))) unsupportedSource();
+      const h = hosts[0];
+      const port = attr(h, 'port') ?? (protocol === 'http' ? '80' : '443');
+      const query = sa('query');
+      const url = `${protocol}://${attr(h, 'name')}:${port}/${sa('name') ?? ''}${query ? `?${query}` : ''}`;
+      const ssl = attr(others.find((c) => c.name === 'ssl'), 'verify');
+      const timeout = attr(others.find((c) => c.name === 'timeout'), 'seconds');
+      const readahead = attr(others.find((c) => c.name === 'readahead'), 'size');
+      return [
+        ['driver', protocol], ['url', url], ['sslverify', ssl === undefined || protocol !== 'https' ? undefined : ssl === 'yes'],
+        ['timeout', timeout === undefined ? undefined : Number(timeout)], ['readahead', readahead === undefined ? undefined : Number(readahead)],
+      ];
+    }
+    case 'rbd': {
+      const auth = others.find((c) => c.name === 'auth') ?? (top ? disk.extra.find((e) => e.name === 'auth') : undefined);
+      if (others.some((c) => !['auth', 'snapshot', 'config'].includes(c.name))) unsupportedSource();
+      const name = sa('name') ?? '';
+      const slash = name.indexOf('/');
+      if (slash <= 0) unsupportedSource();
+      let user: string | undefined;
+      let keySecret: string | undefined;
+      if (auth) {
+        const secret = child(auth, 'secret');
+        user = attr(auth, 'username');
+        if (!secret || user === undefined || !b.opts.secrets) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'disk authentication settings are not supported yet');
+        keySecret = `libvirt-${index}-storage-auth-secret0`;
+        b.secretObject(keySecret, b.opts.secrets.lookup({ type: attr(secret, 'type') ?? 'ceph', uuid: attr(secret, 'uuid'), usage: attr(secret, 'usage') }));
+      }
+      const servers = hosts.map((h) => {
+        if (attr(h, 'transport') !== undefined && attr(h, 'transport') !== 'tcp') unsupportedSource();
+        return { host: attr(h, 'name'), port: attr(h, 'port') ?? '6789' };
+      });
+      return [
+        ['driver', 'rbd'], ['pool', name.slice(0, slash)], ['image', name.slice(slash + 1)],
+        ['snapshot', attr(others.find((c) => c.name === 'snapshot'), 'name')], ['conf', attr(others.find((c) => c.name === 'config'), 'file')],
+        ['server', servers.length > 0 ? servers : undefined], ['user', user],
+        ['auth-client-required', keySecret !== undefined ? ['cephx', 'none'] : undefined], ['key-secret', keySecret],
+      ];
+    }
+    case 'iscsi': {
+      // The disk-level <auth> belongs to the top image, like an <auth> inside its <source>.
+      const auth = others.find((c) => c.name === 'auth') ?? (top ? disk.extra.find((e) => e.name === 'auth') : undefined);
+      const initiator = others.find((c) => c.name === 'initiator');
+      if (hosts.length !== 1 || others.some((c) => c.name !== 'auth' && c.name !== 'initiator') || (attr(hosts[0], 'transport') ?? 'tcp') !== 'tcp') unsupportedSource();
+      const name = sa('name') ?? '';
+      const slash = name.lastIndexOf('/');
+      const target = slash < 0 ? name : name.slice(0, slash);
+      const lun = slash < 0 ? 0 : Number(name.slice(slash + 1));
+      if (!Number.isInteger(lun)) unsupportedSource();
+      let user: string | undefined;
+      let passwordSecret: string | undefined;
+      if (auth) {
+        const secret = child(auth, 'secret');
+        user = attr(auth, 'username');
+        if (!secret || user === undefined || !b.opts.secrets) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'disk authentication settings are not supported yet');
+        passwordSecret = `libvirt-${index}-storage-auth-secret0`;
+        b.secretObject(passwordSecret, b.opts.secrets.lookup({ type: attr(secret, 'type') ?? 'iscsi', uuid: attr(secret, 'uuid'), usage: attr(secret, 'usage') }));
+      }
+      const iqn = initiator ? attr(child(initiator, 'iqn'), 'name') : undefined;
+      return [
+        ['driver', 'iscsi'], ['portal', `${attr(hosts[0], 'name')}:${attr(hosts[0], 'port') ?? '3260'}`], ['target', target], ['lun', lun],
+        ['transport', 'tcp'], ['user', user], ['password-secret', passwordSecret], ['initiator-name', iqn],
+      ];
+    }
+    default:
+      return unsupportedSource();
+  }
+}
+
+/**
+ * qemuBuildDiskSourceCommandLine: the -blockdev nodes of a disk's chain, lowest image first, each
+ * a protocol node and a format node on top of it; returns the node the device attaches to.
+ */
+function buildBlockdev(b: Builder, disk: DiskDef, n: number): string {
+  const readonly = disk.readonly;
+  const drv = (k: string): string | undefined => genericAttr(disk.driver, k);
+  const { images, terminated } = diskChain(disk);
+  if (images.length > 1 && ['io', 'discard', 'detect_zeroes', 'copy_on_read'].some((k) => drv(k) !== undefined)) {
+    throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'disk driver settings with a backing chain are not supported yet');
+  }
   const cache = cacheOf(disk);
   const cacheProp: Props = cache ? [['cache', { direct: cache[1], 'no-flush': cache[2] }]] : [];
-  const storageName = `libvirt-${n}-storage`;
-  storage.push(['node-name', storageName], ...cacheProp, ['auto-read-only', true], ['discard', 'unmap']);
-  b.add('-blockdev', JSON.stringify(Object.fromEntries(storage)));
-  const formatName = `libvirt-${n}-format`;
-  const fmt: Props = [['node-name', formatName], ['read-only', readonly], ...cacheProp];
-  const discard = drv('discard');
-  if (discard !== undefined && discard !== 'default') fmt.push(['discard', discard]);
-  const zeroes = drv('detect_zeroes');
-  if (zeroes !== undefined && zeroes !== 'default' && zeroes !== 'off') {
-    fmt.push(['detect-zeroes', zeroes === 'unmap' && discard !== 'unmap' ? 'on' : zeroes]);
+  const encryption = diskEncryption(disk);
+  for (let k = images.length - 1; k >= 0; k--) {
+    const img = images[k];
+    const index = n + k;
+    const top = k === 0;
+    const storage = storageProps(b, disk, img, index, top);
+    const io = top ? drv('io') : undefined;
+    if (io !== undefined && io !== 'default') storage.push(['aio', io]);
+    const storageName = `libvirt-${index}-storage`;
+    storage.push(['node-name', storageName], ...cacheProp, ['auto-read-only', true], ['discard', 'unmap']);
+    let keySecret: string | undefined;
+    if (top && encryption) {
+      keySecret = `libvirt-${index}-format-encryption-secret0`;
+      b.secretObject(keySecret, b.opts.secrets ? b.opts.secrets.lookup(encryption) : Buffer.alloc(0));
+    }
+    b.add('-blockdev', propsJSON(storage));
+    const formatName = `libvirt-${index}-format`;
+    const fmt: Props = [['node-name', formatName], ['read-only', top ? readonly : true], ...cacheProp];
+    if (top) {
+      const discard = drv('discard');
+      if (discard !== undefined && discard !== 'default') fmt.push(['discard', discard]);
+      const zeroes = drv('detect_zeroes');
+      if (zeroes !== undefined && zeroes !== 'default' && zeroes !== 'off') {
+        fmt.push(['detect-zeroes', zeroes === 'unmap' && discard !== 'unmap' ? 'on' : zeroes]);
+      }
+    }
+    const format = img.type === 'dir' ? 'raw' : img.format;
+    if (keySecret !== undefined && format === 'raw') {
+      // A LUKS image read through QEMU's luks driver.
+      fmt.push(['driver', 'luks'], ['key-secret', keySecret]);
+    } else if (keySecret !== undefined && format === 'qcow2') {
+      fmt.push(['driver', format], ['encrypt', { format: 'luks', 'key-secret': keySecret }]);
+    } else {
+      fmt.push(['driver', format]);
+    }
+    fmt.push(['cache-size', img.cacheSize], ['file', storageName]);
+    if (k + 1 < images.length) fmt.push(['backing', `libvirt-${index + 1}-format`]);
+    else if (terminated && BACKING_FORMATS.has(format)) fmt.push(['backing', null]);
+    b.add('-blockdev', propsJSON(fmt));
   }
-  fmt.push(['driver', format], ['file', storageName]);
-  b.add('-blockdev', JSON.stringify(Object.fromEntries(fmt)));
+  const formatName = `libvirt-${n}-format`;
   if (drv('copy_on_read') === 'on') {
     const cor = `libvirt-CoR-${disk.target.dev}`;
     b.add('-blockdev', JSON.stringify({ driver: 'copy-on-read', 'node-name': cor, file: formatName, discard: 'unmap' }));
@@ -661,12 +1247,14 @@ function buildDiskDevice(b: Builder, disk: DiskDef, drive: string | undefined): 
       return;
     case 'fdc':
       props.push(['driver', 'floppy'], ['unit', driveAddr(disk, 'unit')], ['drive', drive], ['id', info.alias]);
+      if (cacheOf(disk)) props.push(['write-cache', cacheOf(disk)![0] ? 'on' : 'off']);
       b.device(props);
       return;
     case 'scsi': {
       const ctrlIndex = driveAddr(disk, 'controller');
       const ctrl = b.def.devices.controllers.find((c) => c.type === 'scsi' && c.index === ctrlIndex);
-      if (disk.device === 'lun' && disk.type !== 'block') {
+      const iscsiLun = disk.type === 'network' && genericAttr(disk.source, 'protocol') === 'iscsi';
+      if (disk.device === 'lun' && disk.type !== 'block' && !iscsiLun) {
         throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'disk device lun needs a block device');
       }
       props.push(['driver', disk.device === 'cdrom' ? 'scsi-cd' : disk.device === 'lun' ? 'scsi-block' : 'scsi-hd']);
@@ -682,11 +1270,32 @@ function buildDiskDevice(b: Builder, disk: DiskDef, drive: string | undefined): 
     default:
       throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported disk bus '${bus}'`);
   }
+  if (disk.shareable) props.push(['share-rw', true]);
   props.push(['drive', drive], ['id', info.alias], ['bootindex', b.bootIndex(info)]);
-  if (disk.serial !== undefined) props.push(['serial', disk.serial]);
+  const blockio = disk.extra.find((e) => e.name === 'blockio');
+  if (blockio) {
+    const size = (k: string): number | undefined => (attr(blockio, k) === undefined ? undefined : Number(attr(blockio, k)));
+    props.push(['logical_block_size', size('logical_block_size')], ['physical_block_size', size('physical_block_size')]);
+  }
+  if (disk.wwn !== undefined) {
+    if (bus !== 'ide' && bus !== 'scsi') throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'Only ide and scsi disk support wwn');
+    props.push(['wwn', new RawJSON(BigInt(disk.wwn.startsWith('0x') ? disk.wwn : `0x${disk.wwn}`).toString())]);
+  }
   if (disk.target.rotationRate !== undefined) props.push(['rotation_rate', Number(disk.target.rotationRate)]);
+  if (disk.vendor !== undefined || disk.product !== undefined) {
+    if (bus !== 'scsi') throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'Only scsi disk supports vendor and product');
+    props.push(['vendor', disk.vendor], ['product', disk.product]);
+  }
   const cache = cacheOf(disk);
   if (cache) props.push(['write-cache', cache[0] ? 'on' : 'off']);
+  const geometry = disk.extra.find((e) => e.name === 'geometry');
+  if (geometry) {
+    const g = (k: string): number | undefined => (attr(geometry, k) === undefined ? undefined : Number(attr(geometry, k)));
+    const trans = attr(geometry, 'trans');
+    props.push(['cyls', g('cyls')], ['heads', g('heads')], ['secs', g('secs')], ['bios-chs-trans', trans === 'default' ? undefined : trans]);
+  }
+  // libvirt escapes the spaces of a serial with a backslash (the old -drive syntax needed it).
+  if (disk.serial !== undefined) props.push(['serial', disk.serial.replace(/ /g, '\\ ')]);
   const policy = genericAttr(disk.driver, 'error_policy');
   const rpolicy = genericAttr(disk.driver, 'rerror_policy') ?? (policy === 'enospace' ? undefined : policy);
   if (policy !== undefined) props.push(['werror', policy === 'enospace' ? 'enospc' : policy]);
@@ -715,21 +1324,38 @@ function chardevBackend(b: Builder, chr: ChrDef): ChardevBackend {
     case 'tcp': {
       const listen = sa('mode') === 'bind';
       const reconnect = src ? child(src, 'reconnect') : undefined;
+      const tls = sa('tls');
+      let tlsCreds: string | undefined;
+      if (tls === 'yes' || (tls === undefined && b.config.chardevTLS)) {
+        let passwordId: string | undefined;
+        const secretUUID = b.config.chardevTLSx509secretUUID;
+        if (secretUUID !== undefined) {
+          if (!b.opts.secrets) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'chardev TLS with a key passphrase secret needs secrets');
+          passwordId = `char${chr.info.alias}-secret0`;
+          b.secretObject(passwordId, b.opts.secrets.lookup({ type: 'tls', uuid: secretUUID }));
+        }
+        tlsCreds = `objchar${chr.info.alias}_tls0`;
+        b.tlsCredsObject(tlsCreds, b.config.chardevTLSx509certdir ?? DEFAULT_CHARDEV_TLS_DIR, listen, b.config.chardevTLSx509verify ?? false, passwordId);
+      }
       return {
         type: 'tcp',
         host: sa('host') ?? '',
         service: sa('service') ?? '',
         telnet: chr.protocol === 'telnet',
+        ...(tlsCreds ? { tlsCreds } : {}),
         listen,
         ...(reconnect ? { reconnect: attr(reconnect, 'enabled') === 'yes' ? Number(attr(reconnect, 'timeout') ?? 0) : 0 } : {}),
       };
     }
     case 'unix': {
-      const listen = sa('mode') === 'bind';
+      // No path: the driver makes one up in the domain's channel directory and listens on it.
+      const listen = sa('mode') === 'bind' || sa('path') === undefined;
       const reconnect = src ? child(src, 'reconnect') : undefined;
       const rc = reconnect ? { reconnect: attr(reconnect, 'enabled') === 'yes' ? Number(attr(reconnect, 'timeout') ?? 0) : 0 } : {};
       if (listen && b.opts.passedSocketFd !== undefined) return { type: 'unix', fd: b.opts.passedSocketFd, listen, ...rc };
-      return { type: 'unix', path: sa('path') ?? '', listen, ...rc };
+      const path = sa('path');
+      if (path === undefined) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'unix chardev without a socket path');
+      return { type: 'unix', path, listen, ...rc };
     }
     case 'qemu-vdagent': {
       const copypaste = attr(src ? child(src, 'clipboard') : undefined, 'copypaste');
@@ -878,6 +1504,35 @@ function buildNet(b: Builder, net: NetDef): void {
       b.netdev([['type', 'vhost-user'], ['chardev', chardevId], ['queues', queues > 1 ? queues : undefined], ['id', netdevId]]);
       break;
     }
+    case 'ethernet':
+    case 'bridge': {
+      // libvirt creates the tap device itself (attaching it to the bridge, running the script)
+      // and passes QEMU its fd, plus a /dev/vhost-net fd for a virtio NIC.
+      const queues = Number(attrOf(net.driver, 'queues') ?? 0);
+      const badSource = net.type === 'ethernet' ? net.source !== undefined : src('bridge') === undefined || (net.source?.children.length ?? 0) > 0;
+      if (b.opts.openTap === undefined || queues > 1 || badSource) {
+        throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `${net.type} interface settings are not supported yet`);
+      }
+      const tapfd = b.opts.openTap(net);
+      const useVhost = (net.model ?? '').startsWith('virtio') && attrOf(net.driver, 'name') !== 'qemu' && b.opts.openVhostNet !== undefined;
+      const vhostfd = useVhost ? b.opts.openVhostNet!(net) : undefined;
+      b.netdev([
+        ['type', 'tap'], ['fd', String(tapfd)], ['vhost', vhostfd !== undefined ? true : undefined],
+        ['vhostfd', vhostfd !== undefined ? String(vhostfd) : undefined], ['id', netdevId],
+      ]);
+      break;
+    }
+    case 'vdpa': {
+      // libvirt opens the vhost-vdpa character device itself and hands QEMU the fd in an fd set.
+      const dev = src('dev');
+      if (dev === undefined || (net.source?.children.length ?? 0) > 0 || b.opts.openVdpaDevice === undefined) {
+        throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'vdpa interface without an opened vhost-vdpa device is not supported yet');
+      }
+      const vhostdev = b.passFd(b.opts.openVdpaDevice(dev), `${alias}-vdpa`);
+      const queues = Number(attrOf(net.driver, 'queues') ?? 0);
+      b.netdev([['type', 'vhost-vdpa'], ['vhostdev', vhostdev], ['queues', queues > 1 ? queues : undefined], ['id', netdevId]]);
+      break;
+    }
     default:
       throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported interface type '${net.type}'`);
   }
@@ -906,7 +1561,7 @@ function buildNet(b: Builder, net: NetDef): void {
 
 const INPUT_DRIVERS: Record<string, Record<string, string>> = {
   usb: { tablet: 'usb-tablet', mouse: 'usb-mouse', keyboard: 'usb-kbd' },
-  virtio: { tablet: 'virtio-tablet-pci', mouse: 'virtio-mouse-pci', keyboard: 'virtio-keyboard-pci' },
+  virtio: { tablet: 'virtio-tablet-pci', mouse: 'virtio-mouse-pci', keyboard: 'virtio-keyboard-pci', passthrough: 'virtio-input-host-pci' },
 };
 
 function buildInputs(b: Builder): void {
@@ -917,8 +1572,19 @@ function buildInputs(b: Builder): void {
     if (input.driver && input.driver.attrs.some(([k]) => !VIRTIO_DRIVER_ATTRS.has(k))) {
       throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'input driver settings not supported yet');
     }
-    if (input.source) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'input source not supported yet');
-    b.device([['driver', driver], ...(input.bus === 'virtio' ? virtioOptions(input.driver) : []), ['id', input.info.alias], ...b.addressProps(input.info)]);
+    let evdev: string | undefined;
+    if (input.type === 'passthrough' && input.bus === 'virtio') {
+      evdev = input.source?.attrs.find(([k]) => k === 'evdev')?.[1];
+      if (evdev === undefined || input.source!.attrs.length !== 1 || input.source!.children.length > 0) {
+        throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'input source not supported yet');
+      }
+    } else if (input.source) {
+      throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'input source not supported yet');
+    }
+    b.device([
+      ['driver', driver], ...(input.bus === 'virtio' ? virtioOptions(input.driver) : []), ['id', input.info.alias], ['evdev', evdev],
+      ...b.addressProps(input.info),
+    ]);
   }
 }
 
@@ -966,12 +1632,13 @@ function audioDirection(type: string, el: XmlElement | undefined): Record<string
 }
 
 /** qemuBuildAudioCommandLine: one -audiodev per <audio>. */
+const KNOWN_AUDIO = new Set(['none', 'spice', 'alsa', 'oss', 'sdl', 'coreaudio', 'pulseaudio', 'jack', 'file']);
+
 function buildAudios(b: Builder): void {
   for (const a of b.def.devices.audios) {
     const type = simpleAttr(a, 'type') ?? 'none';
     const id = simpleAttr(a, 'id') ?? '1';
-    const known = new Set(['none', 'spice', 'alsa', 'oss', 'sdl', 'coreaudio', 'pulseaudio', 'jack', 'file']);
-    if (!known.has(type)) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported audio backend '${type}'`);
+    if (!KNOWN_AUDIO.has(type)) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported audio backend '${type}'`);
     for (const c of a.children) {
       if (c.name !== 'input' && c.name !== 'output') throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `audio <${c.name}> is not supported yet`);
     }
@@ -979,7 +1646,7 @@ function buildAudios(b: Builder): void {
     for (const [x, q, kind] of AUDIO_TOP_ATTRS[type] ?? []) props.push([q, xmlValue(simpleAttr(a, x), kind)]);
     props.push(['in', audioDirection(type, a.children.find((c) => c.name === 'input'))]);
     props.push(['out', audioDirection(type, a.children.find((c) => c.name === 'output'))]);
-    b.add('-audiodev', JSON.stringify(Object.fromEntries(props.filter(([, v]) => v !== undefined))));
+    b.add('-audiodev', propsJSON(props));
   }
 }
 
@@ -1011,7 +1678,8 @@ function audiodevOf(b: Builder): string | undefined {
 function buildVnc(b: Builder, g: GraphicsDef): void {
   for (const [k] of g.attrs) if (k !== 'sharePolicy' && k !== 'powerControl' && k !== 'listen') unsupportedGraphics(k);
   if (g.children.some((c) => c.name !== 'audio') || g.socket !== undefined) unsupportedGraphics('vnc child');
-  const ltype = listenAttr(g, 'type');
+  let ltype = listenAttr(g, 'type');
+  if ((ltype === undefined || ltype === 'address') && listenAttr(g, 'address') === undefined && b.config.vncAutoUnixSocket) ltype = 'socket';
   let out: string;
   if (ltype === 'none') {
     out = 'none';
@@ -1026,6 +1694,15 @@ function buildVnc(b: Builder, g: GraphicsDef): void {
   }
   const share = graphicsAttr(g, 'sharePolicy');
   if (share !== undefined) out += `,share=${share}`;
+  const cfg = b.config;
+  if (ltype !== 'none' && cfg.vncTLS) {
+    b.tlsCredsObject('vnc-tls-creds0', cfg.vncTLSx509certdir ?? DEFAULT_VNC_TLS_DIR, true, cfg.vncTLSx509verify ?? false);
+    out += ',tls-creds=vnc-tls-creds0';
+  }
+  if (ltype !== 'none' && cfg.vncSASL) {
+    out += ',sasl=on';
+    if (cfg.vncSASLdir !== undefined) b.cmd.addEnv('SASL_CONF_PATH', cfg.vncSASLdir);
+  }
   if (graphicsAttr(g, 'powerControl') === 'yes') out += ',power-control=on';
   const audiodev = audiodevFor(b, g.children);
   if (audiodev) out += `,audiodev=${audiodev}`;
@@ -1040,23 +1717,71 @@ const SPICE_COMPRESSION: Record<string, [string, string]> = {
   streaming: ['mode', 'streaming-video'],
 };
 
+/** The SPICE channels a mode can be set for (virDomainGraphicsSpiceChannelName). */
+const SPICE_CHANNELS = 8;
+
+/**
+ * qemuProcessSPICEAllocatePorts without allocation (a pretend start, as domxml-to-native and
+ * libvirt's tests do): autoport gives the plain port 5901 and the TLS port 5902 where the
+ * channel modes need them; explicit ports stay.
+ */
+function spicePorts(g: GraphicsDef, cfg: QemuDriverConfig): { port: number; tlsPort: number } {
+  let port = g.port !== undefined && g.port > 0 ? g.port : 0;
+  let tlsPort = g.tlsPort !== undefined && g.tlsPort > 0 ? g.tlsPort : 0;
+  if (!g.autoport) return { port, tlsPort };
+  let needPort = false;
+  let needTLS = false;
+  const modes = g.children.filter((c) => c.name === 'channel').map((c) => attr(c, 'mode') ?? 'any');
+  while (modes.length < SPICE_CHANNELS) modes.push('any');
+  modes.push(graphicsAttr(g, 'defaultMode') ?? 'any');
+  for (const mode of modes) {
+    if (mode === 'secure') needTLS = true;
+    else if (mode === 'insecure') needPort = true;
+    else {
+      if (cfg.spiceTLS) needTLS = true;
+      needPort = true;
+    }
+  }
+  if (needPort && port <= 0) port = 5901;
+  if (needTLS && tlsPort <= 0) {
+    if (!cfg.spiceTLS) {
+      throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'Auto allocation of spice TLS port requested but spice TLS is disabled in qemu.conf');
+    }
+    tlsPort = 5902;
+  }
+  return { port, tlsPort };
+}
+
 /** qemuBuildGraphicsSPICECommandLine */
 function buildSpice(b: Builder, g: GraphicsDef): void {
-  for (const [k] of g.attrs) if (k !== 'defaultMode' && k !== 'listen') unsupportedGraphics(k);
+  // The password and what happens to connected clients on a change are set over QMP at start.
+  for (const [k] of g.attrs) if (!['defaultMode', 'listen', 'passwd', 'passwdValidTo', 'connected'].includes(k)) unsupportedGraphics(k);
   const parts: string[] = [];
-  const ltype = listenAttr(g, 'type');
+  const cfg = b.config;
+  let ltype = listenAttr(g, 'type');
+  if ((ltype === undefined || ltype === 'address') && listenAttr(g, 'address') === undefined && cfg.spiceAutoUnixSocket) ltype = 'socket';
   if (ltype === 'socket') {
     parts.push('unix', `addr=${escapeOptionValue(listenAttr(g, 'socket') ?? `${b.opts.libDir}/spice.sock`)}`);
   } else if (ltype === 'none') {
     parts.push('port=0');
   } else {
-    if (g.autoport) unsupportedGraphics('autoport');
     if (ltype !== undefined && ltype !== 'address') unsupportedGraphics(`listen ${ltype}`);
-    parts.push(`port=${g.port !== undefined && g.port > 0 ? g.port : 0}`);
-    if (g.tlsPort !== undefined && g.tlsPort > 0) parts.push(`tls-port=${g.tlsPort}`);
-    const address = listenAttr(g, 'address');
+    const { port, tlsPort } = spicePorts(g, cfg);
+    parts.push(`port=${port}`);
+    if (tlsPort > 0) parts.push(`tls-port=${tlsPort}`);
+    // qemuProcessGraphicsSetupListen: no address means qemu.conf's spice_listen (127.0.0.1).
+    const address = listenAttr(g, 'address') ?? (port > 0 || tlsPort > 0 ? cfg.spiceListen ?? '127.0.0.1' : undefined);
     if (address !== undefined) parts.push(`addr=${address.includes(':') ? `[${address}]` : address}`);
-    if (g.tlsPort !== undefined && g.tlsPort > 0) parts.push('x509-dir=/etc/pki/libvirt-spice');
+  }
+  if (cfg.spiceSASL) {
+    parts.push('sasl=on');
+    if (cfg.spiceSASLdir !== undefined) b.cmd.addEnv('SASL_CONF_PATH', cfg.spiceSASLdir);
+  }
+  if (ltype !== 'socket' && ltype !== 'none' && spicePorts(g, cfg).tlsPort > 0) {
+    if (!cfg.spiceTLS) {
+      throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'Spice TLS port set in XML configuration, but TLS is disabled in qemu.conf');
+    }
+    parts.push(`x509-dir=${escapeOptionValue(cfg.spiceTLSx509certdir ?? DEFAULT_SPICE_TLS_DIR)}`);
   }
   const defaultMode = graphicsAttr(g, 'defaultMode');
   if (defaultMode === 'secure') parts.push('tls-channel=default');
@@ -1077,7 +1802,17 @@ function buildSpice(b: Builder, g: GraphicsDef): void {
   const xfer = kids.find((k) => k.name === 'filetransfer');
   if (attr(xfer, 'enable') === 'no') parts.push('disable-agent-file-xfer=on');
   for (const k of kids) {
-    if (k.name !== 'channel' && k.name !== 'clipboard' && k.name !== 'filetransfer' && !(k.name in SPICE_COMPRESSION)) unsupportedGraphics(k.name);
+    if (k.name !== 'channel' && k.name !== 'clipboard' && k.name !== 'filetransfer' && k.name !== 'gl' && !(k.name in SPICE_COMPRESSION)) unsupportedGraphics(k.name);
+  }
+  // OpenGL through a DRM render node (the one named, else the one the driver picked).
+  const gl = kids.find((k) => k.name === 'gl');
+  const glEnable = attr(gl, 'enable');
+  if (glEnable === 'yes') {
+    const node = attr(gl, 'rendernode') ?? b.opts.drmRenderNode;
+    if (node === undefined) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'SPICE OpenGL needs a DRM render node');
+    parts.push('gl=on', `rendernode=${escapeOptionValue(node)}`);
+  } else if (glEnable === 'no') {
+    parts.push('gl=off');
   }
   parts.push('seamless-migration=on');
   b.add('-spice', parts.join(','));
@@ -1096,6 +1831,7 @@ function buildGraphics(b: Builder): void {
     if (g.type === 'vnc') buildVnc(b, g);
     else if (g.type === 'spice') buildSpice(b, g);
     else if (g.type === 'egl-headless') buildEglHeadless(b, g);
+    else if (g.type === 'sdl' && g.attrs.length === 0 && g.children.length === 0) b.add('-display', 'sdl');
     else throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported graphics '${g.type}'`);
   }
 }
@@ -1107,6 +1843,7 @@ const VIDEO_DRIVERS: Record<string, [string, string]> = {
   vmvga: ['vmware-svga', 'vmware-svga'],
   virtio: ['virtio-vga', 'virtio-gpu-pci'],
   bochs: ['bochs-display', 'bochs-display'],
+  ramfb: ['ramfb', 'ramfb'],
 };
 
 function buildVideos(b: Builder): void {
@@ -1114,14 +1851,31 @@ function buildVideos(b: Builder): void {
     const model = modelOf(v);
     const type = attr(model, 'type') ?? 'cirrus';
     if (type === 'none') return;
-    const accel3d = attr(child(model!, 'acceleration'), 'accel3d') === 'yes';
-    if (v.children.some((c) => c.name !== 'model') || children(model!).some((c) => c.name !== 'acceleration') || (accel3d && type !== 'virtio')) {
+    const accelEl = child(model!, 'acceleration');
+    const accel3d = attr(accelEl, 'accel3d') === 'yes';
+    const videoDriver = v.children.find((c) => c.name === 'driver');
+    const vhostUser = attr(videoDriver, 'name') === 'vhostuser';
+    const unsupportedVideo = (): never => {
       throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'video settings are not supported yet');
-    }
+    };
+    if (v.children.some((c) => c.name !== 'model' && c.name !== 'driver') || children(model!).some((c) => c.name !== 'acceleration')) unsupportedVideo();
+    if (accel3d && type !== 'virtio') unsupportedVideo();
+    if (accelEl && [...accelEl.attrs.keys()].some((k) => k !== 'accel3d' && !(k === 'rendernode' && vhostUser))) unsupportedVideo();
+    if (videoDriver && ([...videoDriver.attrs].some(([k, val]) => !VIRTIO_DRIVER_ATTRS.has(k) && !(k === 'name' && (val === 'qemu' || val === 'vhostuser'))) || type !== 'virtio')) unsupportedVideo();
     const drv = VIDEO_DRIVERS[type];
     if (!drv) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported video model '${type}'`);
-    const driver = i === 0 ? drv[0] : drv[1];
-    const props: Props = [['driver', accel3d ? (i === 0 ? 'virtio-vga-gl' : 'virtio-gpu-gl-pci') : driver], ['id', v.info.alias]];
+    let driver = i === 0 ? drv[0] : drv[1];
+    if (vhostUser) driver = i === 0 ? 'vhost-user-vga' : 'vhost-user-gpu-pci';
+    else if (accel3d) driver = i === 0 ? 'virtio-vga-gl' : 'virtio-gpu-gl-pci';
+    // Only the virtio-gpu devices take the virtio options (qemuBuildVirtioDevProps), not the VGA ones.
+    const props: Props = [['driver', driver], ...(type === 'virtio' && i !== 0 ? virtioOptions(videoDriver) : []), ['id', v.info.alias]];
+    let vhostChardev: string | undefined;
+    if (vhostUser) {
+      // A vhost-user-gpu backend process serves the device; libvirt passes its socket as an fd.
+      if (b.opts.passedSocketFd === undefined) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'vhost-user video needs a running vhost-user-gpu backend, not supported yet');
+      vhostChardev = `chr-vu-${v.info.alias}`;
+      b.add('-chardev', `socket,id=${vhostChardev},fd=${b.opts.passedSocketFd}`);
+    }
     const num = (k: string): number | undefined => (attr(model, k) === undefined ? undefined : Number(attr(model, k)));
     if (type === 'qxl') {
       props.push(['max_outputs', num('heads')]);
@@ -1131,10 +1885,11 @@ function buildVideos(b: Builder): void {
       if (num('vgamem') !== undefined) props.push(['vgamem_mb', num('vgamem')! / 1024]);
     } else if (type === 'vga' || type === 'vmvga') {
       const vram = num('vram');
-      if (vram !== undefined && vram !== 16384) props.push(['vgamem_mb', vram / 1024]);
+      if (vram !== undefined) props.push(['vgamem_mb', vram / 1024]);
     } else if (type === 'virtio') {
       const heads = num('heads');
-      if (accel3d || (heads !== undefined && heads !== 1)) props.push(['max_outputs', heads ?? 1]);
+      if (vhostUser || accel3d || (heads !== undefined && heads !== 1)) props.push(['max_outputs', heads ?? 1]);
+      if (vhostChardev) props.push(['chardev', vhostChardev]);
     } else if (type === 'bochs') {
       const vram = num('vram');
       if (vram !== undefined) props.push(['vgamem', vram * 1024]);
@@ -1327,7 +2082,8 @@ function buildVsock(b: Builder): void {
   const v = b.def.devices.vsock;
   if (!v) return;
   const cid = v.children.find((c) => c.name === 'cid');
-  const address = attr(cid, 'address');
+  // cid auto='yes': the driver acquires a free CID on the vhost-vsock device before building.
+  const address = attr(cid, 'address') ?? (attr(cid, 'auto') === 'yes' && b.opts.vsockAutoCid !== undefined ? String(b.opts.vsockAutoCid) : undefined);
   if (address === undefined || b.opts.vhostVsockFd === undefined) {
     throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'vsock needs a guest CID and an open vhost-vsock device');
   }
@@ -1350,47 +2106,61 @@ function loaderUnsupported(def: DomainDef): boolean {
 function refuseUnsupported(def: DomainDef): void {
   const d = def.devices;
   const lists: Array<[string, unknown[]]> = [
-    ['filesystem', d.filesystems], ['smartcard', d.smartcards], ['tpm', d.tpms],
+
     ['hub', d.hubs], ['shmem', d.shmems],
-    ['memory', d.memories], ['crypto', d.cryptos], ['lease', d.leases],
+    ['crypto', d.cryptos], ['lease', d.leases],
   ];
   for (const [name, list] of lists) {
     if (list.length > 0) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `${name} devices are not supported yet`);
   }
-  if (d.iommu || d.nvram) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'device not supported yet');
+  if (d.nvram) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'device not supported yet');
   const unsupportedTop: Array<[string, unknown]> = [
-['numa', def.cpu && child(def.cpu, 'numa') && children(child(def.cpu, 'numa')!).some((c) => c.name !== 'cell') ? true : undefined], ['memoryBacking', def.memoryBacking && children(def.memoryBacking).some((c) => c.name !== 'locked') ? true : undefined], ['iothreads', def.iothreads],
+    ['numa', def.cpu && child(def.cpu, 'numa') && children(child(def.cpu, 'numa')!).some((c) => c.name !== 'cell') ? true : undefined], ['iothreads', def.iothreads],
     ['sysinfo', def.sysinfo.length ? true : undefined], ['loader', loaderUnsupported(def) ? true : undefined], ['kernel', def.os.kernel],
     ['seclabel', def.seclabels.length ? true : undefined], ['launchSecurity', def.launchSecurity],
-    ['namespaced', def.namespaced.length ? true : undefined], ['genid', def.genid === '' ? true : undefined], ['firmware', def.os.firmware],
-    ['memtune', def.memtune], ['cputune', def.cputune],
-    ['numatune', def.numatune && [...children(def.numatune)].some((c) => attr(c, 'mode') !== 'restrictive') ? true : undefined], ['blkiotune', def.blkiotune],
+    ['namespaced', def.namespaced.some((el) => !el.name.endsWith(':commandline')) ? true : undefined], ['genid', def.genid === '' ? true : undefined], ['firmware', def.os.firmware],
+    ['memtune', def.memtune],
+    ['blkiotune', def.blkiotune],
   ];
   for (const [name, v] of unsupportedTop) {
     if (v !== undefined) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `<${name}> is not supported yet`);
   }
-  const featureOk = new Set(['acpi', 'apic', 'pae', 'vmport', 'smm', 'hyperv', 'pvspinlock']);
+  const featureOk = new Set(['acpi', 'apic', 'pae', 'vmport', 'smm', 'hyperv', 'pvspinlock', 'ioapic', 'tcg']);
+  const tcg = def.features?.get('tcg');
+  if (tcg && children(tcg).some((c) => c.name !== 'tb-cache')) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'feature \'tcg\' setting is not supported yet');
   for (const name of def.features?.keys() ?? []) {
     if (!featureOk.has(name)) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `feature '${name}' is not supported yet`);
   }
   for (const disk of d.disks) {
     // <iotune> is applied over QMP (block_set_io_throttle) once QEMU runs, never on the command line.
-    if (disk.extra.some((e) => e.name !== 'iotune') || disk.wwn || disk.transient || disk.shareable || disk.vendor || disk.product) {
+    const blockio = disk.extra.find((e) => e.name === 'blockio');
+    const geometry = disk.extra.find((e) => e.name === 'geometry');
+    const badBlockio = blockio && [...blockio.attrs.keys()].some((k) => k !== 'logical_block_size' && k !== 'physical_block_size');
+    const badGeometry = geometry && (disk.target.bus ?? 'ide') !== 'ide';
+    const iscsi = disk.type === 'network' && ['iscsi', 'rbd'].includes(genericAttr(disk.source, 'protocol') ?? '');
+    if (disk.extra.some((e) => !['iotune', 'blockio', 'geometry', 'encryption'].includes(e.name) && !(e.name === 'auth' && iscsi)) || badBlockio || badGeometry || disk.transient) {
       throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'disk settings not supported yet');
     }
     const extraDriver = disk.driver?.attrs.some(([k]) => !DISK_DRIVER_ATTRS.has(k));
-    if (extraDriver || (disk.driver?.children.length ?? 0) > 0) {
+    const driverKids = disk.driver?.children ?? [];
+    const badCache = driverKids.some((c) => c.name !== 'metadata_cache' || children(c).some((m) => m.name !== 'max_size'));
+    if (extraDriver || badCache) {
       throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'disk driver settings not supported yet');
     }
-    const networkNbd = disk.type === 'network' && genericAttr(disk.source, 'protocol') === 'nbd';
-    const okAttrs = networkNbd ? ['protocol', 'name'] : ['file', 'dev', 'startupPolicy'];
-    if (disk.source && ((!networkNbd && disk.source.children.length > 0) || disk.source.attrs.some(([k]) => !okAttrs.includes(k)))) {
+    // A network source's children (hosts, identity, ...) are checked where the node is built.
+    if (disk.type === 'vhostuser') continue;
+    const network = disk.type === 'network';
+    const okAttrs = network ? ['protocol', 'name', 'query'] : ['file', 'dev', 'dir', 'startupPolicy'];
+    if (disk.source && ((!network && disk.source.children.length > 0) || disk.source.attrs.some(([k]) => !okAttrs.includes(k)))) {
       throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'disk source settings not supported yet');
     }
   }
   for (const net of d.interfaces) {
     const badDriver = net.driver && (net.driver.children.length > 0 || net.driver.attrs.some(([k]) => !NET_DRIVER_ATTRS.has(k)));
-    if (net.extra.length || badDriver || net.linkState || net.mtu) {
+    // <script> of a tap: libvirt runs it itself when it creates the device.
+    // <bandwidth> is shaped with tc on the host side, never on the command line.
+    const extra = net.extra.filter((e) => e.name !== 'bandwidth' && !(e.name === 'script' && (net.type === 'ethernet' || net.type === 'bridge')));
+    if (extra.length || badDriver || net.linkState || net.mtu) {
       throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'interface settings not supported yet');
     }
   }
@@ -1412,11 +2182,53 @@ function shortName(name: string): string {
 }
 
 /**
+ * Building assigns aliases and USB ports, which only ever set `info.alias` / `info.address` of
+ * top-level devices: those are saved before and put back after, so the caller's definition comes
+ * out unchanged (cheaper than copying it).
+ */
+type SavedInfo = [info: DeviceInfo, hadAlias: boolean, alias: string | undefined, hadAddress: boolean, address: DeviceInfo['address']];
+
+function saveInfos(def: DomainDef): SavedInfo[] {
+  const out: SavedInfo[] = [];
+  const devices = def.devices as unknown as Record<string, unknown>;
+  for (const key in devices) {
+    const v = devices[key];
+    if (Array.isArray(v)) {
+      for (const dev of v as Array<{ info?: DeviceInfo }>) if (dev.info) out.push(saveInfo(dev.info));
+    } else if (v !== null && typeof v === 'object' && (v as { info?: DeviceInfo }).info) {
+      out.push(saveInfo((v as { info: DeviceInfo }).info));
+    }
+  }
+  return out;
+}
+
+function saveInfo(info: DeviceInfo): SavedInfo {
+  return [info, 'alias' in info, info.alias, 'address' in info, info.address];
+}
+
+function restoreInfos(saved: SavedInfo[]): void {
+  for (const [info, hadAlias, alias, hadAddress, address] of saved) {
+    if (hadAlias) info.alias = alias;
+    else delete info.alias;
+    if (hadAddress) info.address = address;
+    else delete info.address;
+  }
+}
+
+/**
  * qemuBuildCommandLine: the QEMU process for `def` (already through the QEMU post-parse step).
  * The definition is not changed: aliases are assigned on a copy.
  */
 export function buildCommandLine(input: DomainDef, caps: QemuCaps, options: BuildCommandLineOptions = {}): Command {
-  const def = structuredClone(input);
+  const saved = saveInfos(input);
+  try {
+    return build(input, caps, options);
+  } finally {
+    restoreInfos(saved);
+  }
+}
+
+function build(def: DomainDef, caps: QemuCaps, options: BuildCommandLineOptions): Command {
   refuseUnsupported(def);
   qemuAssignDeviceAliases(def);
   assignUsbPorts(def);
@@ -1424,14 +2236,9 @@ export function buildCommandLine(input: DomainDef, caps: QemuCaps, options: Buil
   const libDir = options.libDir ?? `/tmp/lib/domain-${id}-${shortName(def.name)}`;
   const b = new Builder(def, caps, { ...options, libDir });
   const cmd = b.cmd;
-  cmd.addEnv('LC_ALL', 'C');
-  cmd.addEnv('PATH', '/bin');
-  cmd.addEnv('HOME', libDir);
-  cmd.addEnv('USER', 'test');
-  cmd.addEnv('LOGNAME', 'test');
-  cmd.addEnv('XDG_DATA_HOME', `${libDir}/.local/share`);
-  cmd.addEnv('XDG_CACHE_HOME', `${libDir}/.cache`);
-  cmd.addEnv('XDG_CONFIG_HOME', `${libDir}/.config`);
+  buildEnv(cmd, libDir, options.hostEnv);
+  const namespaced = qemuNamespaceCommandline(def);
+  for (const [name, value] of namespaced.env) cmd.addEnv(name, value);
   for (const a of def.devices.audios) {
     const sdlDriver = simpleAttr(a, 'type') === 'sdl' ? simpleAttr(a, 'driver') : undefined;
     if (sdlDriver !== undefined) cmd.addEnv('SDL_AUDIODRIVER', sdlDriver);
@@ -1460,13 +2267,18 @@ export function buildCommandLine(input: DomainDef, caps: QemuCaps, options: Buil
   buildPm(b);
   buildBoot(b);
   b.assignBootIndexes();
+  buildIommu(b);
   buildControllers(b);
+  buildMemoryDevices(b);
   buildDisks(b);
+  buildFilesystems(b);
   buildNets(b);
+  buildSmartcards(b);
   buildSerials(b);
   buildParallels(b);
   buildChannels(b);
   buildConsoles(b);
+  buildTpms(b);
   buildInputs(b);
   buildAudios(b);
   buildGraphics(b);
@@ -1477,6 +2289,7 @@ export function buildCommandLine(input: DomainDef, caps: QemuCaps, options: Buil
   buildHostdevs(b);
   buildMemballoon(b);
   buildRngs(b);
+  cmd.addArgs(...namespaced.args);
   if (caps.has('seccomp-sandbox')) b.add('-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny');
   buildPanics(b);
   buildVsock(b);

@@ -24,6 +24,8 @@ import { attr, parseXML, type XmlElement, type XmlNode } from '../../conf/xml';
 import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, VIR_FROM_QEMU, virError } from '../../error';
 import type { PciAddress } from '../../util/pci';
 import type { QemuCaps } from './capabilities';
+import type { QemuDriverConfig } from './config';
+import { memoryAlias } from './memory';
 
 /** A synthetic element, as if parsed: attributes in the order given. */
 export function makeElement(name: string, attrs: Array<[string, string]> = [], kids: XmlNode[] = []): XmlElement {
@@ -123,7 +125,8 @@ function assignControllerIndexes(def: DomainDef): void {
       c.index = 0;
       continue;
     }
-    let idx = 0;
+    // Index 0 of the PCI controllers is the root bus's, whether or not it is written yet.
+    let idx = c.type === 'pci' && c.model !== 'pci-root' && c.model !== 'pcie-root' ? 1 : 0;
     while (list.some((x) => x.type === c.type && x.index === idx)) idx++;
     c.index = idx;
   }
@@ -269,7 +272,7 @@ function defaultCpu(def: DomainDef, caps: QemuCaps): void {
 }
 
 /** qemuDomainDefPostParse: machine, emulator, CPU model and the devices QEMU always has. */
-export function qemuDomainDefPostParse(def: DomainDef, caps: QemuCaps): void {
+export function qemuDomainDefPostParse(def: DomainDef, caps: QemuCaps, config: QemuDriverConfig = {}): void {
   if (!def.devices.emulator && caps.data.binary) def.devices.emulator = caps.data.binary;
   if (!def.os.arch) def.os.arch = caps.arch;
   if (!def.os.machine) def.os.machine = caps.defaultMachine(def.type)?.name;
@@ -279,15 +282,77 @@ export function qemuDomainDefPostParse(def: DomainDef, caps: QemuCaps): void {
   if (!def.devices.memballoon) {
     def.devices.memballoon = { kind: 'memballoon', attrs: [['model', 'virtio']], children: [], info: {} };
   }
-  // qemuDomainDefAddDefaultAudioBackend: SPICE carries the guest's audio; VNC, SDL and no display
-  // get the silent backend; displays without audio of their own (egl-headless) get none.
+  defaultAudio(def, config);
+}
+
+/**
+ * qemuDomainDefAddDefaultAudioBackend: the last display decides. SPICE carries the guest's audio;
+ * VNC (unless qemu.conf lets it use the host's), and no display at all (likewise) get the silent
+ * backend; SDL and the allowed cases take the host's QEMU_AUDIO_DRV, and get nothing without it;
+ * displays without audio of their own (egl-headless, ...) leave the guest without.
+ */
+function defaultAudio(def: DomainDef, config: QemuDriverConfig): void {
+  if (def.devices.audios.length > 0) return;
   const graphics = def.devices.graphics;
-  const audible = graphics.length === 0 || graphics.some((g) => g.type === 'vnc' || g.type === 'spice' || g.type === 'sdl');
-  if (def.devices.audios.length === 0 && audible) {
-    const type = graphics.some((g) => g.type === 'spice') ? 'spice' : 'none';
-    def.devices.audios.push({ kind: 'audio', attrs: [['id', '1'], ['type', type]], children: [], info: {} });
+  let add = false;
+  let passthrough = false;
+  let type = 'none';
+  for (const g of graphics) {
+    if (g.type === 'vnc') {
+      passthrough = config.vncAllowHostAudio === true;
+      if (!passthrough) type = 'none';
+      add = true;
+    } else if (g.type === 'spice') {
+      passthrough = false;
+      type = 'spice';
+      add = true;
+    } else if (g.type === 'sdl') {
+      passthrough = true;
+      add = true;
+    }
+  }
+  if (graphics.length === 0) {
+    passthrough = config.nogfxAllowHostAudio === true;
+    if (!passthrough) type = 'none';
+    add = true;
+  }
+  if (add && passthrough) {
+    const env = config.audioEnv?.QEMU_AUDIO_DRV;
+    if (env === undefined) add = false;
+    else if (env === 'pa') type = 'pulseaudio';
+    else if (AUDIO_TYPES.has(env)) type = env;
+    else throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unknown QEMU_AUDIO_DRV setting ${env}`);
+  }
+  if (!add) return;
+  const attrs: Array<[string, string]> = [['id', '1'], ['type', type]];
+  const sdlDriver = config.audioEnv?.SDL_AUDIODRIVER;
+  if (type === 'sdl' && sdlDriver !== undefined) {
+    if (!SDL_AUDIO_DRIVERS.has(sdlDriver)) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unknown SDL_AUDIODRIVER setting ${sdlDriver}`);
+    attrs.push(['driver', sdlDriver]);
+  }
+  def.devices.audios.push({ kind: 'audio', attrs, children: [], info: {} });
+}
+
+/**
+ * qemuDomainRecheckInternalPaths: a VNC socket an old libvirt generated inside the driver's own
+ * directory is dropped from an inactive definition; the display listens on an address again.
+ */
+function recheckInternalPaths(def: DomainDef, config: QemuDriverConfig): void {
+  const libDir = config.libDir ?? '/var/lib/libvirt/qemu';
+  for (const g of def.devices.graphics) {
+    if (g.type !== 'vnc') continue;
+    g.listens = g.listens.map((l) => {
+      const get = (k: string): string | undefined => l.find(([n]) => n === k)?.[1];
+      if (get('type') !== 'socket' || get('autoGenerated') === 'yes') return l;
+      const socket = get('socket');
+      return socket !== undefined && socket.startsWith(libDir) ? [['type', 'address']] : l;
+    });
   }
 }
+
+/** virDomainAudioType and virDomainAudioSDLDriver names. */
+const AUDIO_TYPES = new Set(['none', 'alsa', 'coreaudio', 'jack', 'oss', 'pulseaudio', 'sdl', 'spice', 'file', 'dbus']);
+const SDL_AUDIO_DRIVERS = new Set(['esd', 'alsa', 'arts', 'pulseaudio']);
 
 /** Where a UEFI variable store goes when the definition names none (libvirt's nvramDir). */
 export const DEFAULT_NVRAM_DIR = '/var/lib/libvirt/qemu/nvram';
@@ -308,9 +373,14 @@ export function qemuDomainDevicesPostParse(def: DomainDef, caps: QemuCaps): void
   defaultSerials(def);
   defaultDisks(def);
   for (const net of def.devices.interfaces) {
-    if (net.model === undefined && net.type !== 'hostdev' && isX86(def)) net.model = 'rtl8139';
+    // vDPA devices are virtio devices; other NICs default to the RTL8139 on x86.
+    if (net.model === undefined && net.type === 'vdpa') net.model = 'virtio';
+    else if (net.model === undefined && net.type !== 'hostdev' && isX86(def)) net.model = 'rtl8139';
   }
   defaultVideos(def);
+  // qemuDomainVsockDefPostParse: the default vsock model is virtio.
+  const vsock = def.devices.vsock;
+  if (vsock && !vsock.attrs.some(([k]) => k === 'model')) vsock.attrs.unshift(['model', 'virtio']);
   assignVirtioSerialPorts(def);
   assignPciAddresses(def);
 }
@@ -354,11 +424,12 @@ export function qemuDomainPostParse(def: DomainDef, caps: QemuCaps): void {
  * defaults, the generic post-parse (implicit controllers, console compatibility), the driver's
  * device defaults and addresses, then validation.
  */
-export function qemuParseDomainXML(xml: string, caps: QemuCaps, parseFlags = VIR_DOMAIN_DEF_PARSE_INACTIVE): DomainDef {
+export function qemuParseDomainXML(xml: string, caps: QemuCaps, parseFlags = VIR_DOMAIN_DEF_PARSE_INACTIVE, config: QemuDriverConfig = {}): DomainDef {
   const opts = qemuDomainXMLOptions(caps);
   const root = parseXML(xml, '(domain_definition)', VIR_FROM_DOMAIN);
   const def = parseDomainElement(root, opts, parseFlags);
-  qemuDomainDefPostParse(def, caps);
+  qemuDomainDefPostParse(def, caps, config);
+  if (parseFlags & VIR_DOMAIN_DEF_PARSE_INACTIVE) recheckInternalPaths(def, config);
   postParseDomain(def);
   qemuDomainDevicesPostParse(def, caps);
   if (!(parseFlags & VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE)) validateDomain(def, opts);
@@ -555,10 +626,24 @@ function legacyOnQ35(model: string): never {
  * q35: every endpoint sits alone on a pcie-root-port; libvirt adds the root ports it needs plus
  * one spare for hotplug, packed as the functions of the first free slots of pcie.0.
  */
+/** A PCI controller's <target> attributes in the order libvirt writes them. */
+const TARGET_ATTR_ORDER = ['chassisNr', 'chassis', 'port', 'busNr', 'index', 'hotplug', 'memReserve'];
+
+function orderTargetAttrs(attrs: Array<[string, string]>): Array<[string, string]> {
+  const rank = (k: string): number => {
+    const i = TARGET_ATTR_ORDER.indexOf(k);
+    return i < 0 ? TARGET_ATTR_ORDER.length : i;
+  };
+  return [...attrs].sort((x, y) => rank(x[0]) - rank(y[0]));
+}
+
+/** The PCI controller models virtnode places on q35 besides pcie-root. */
+const Q35_PCI_MODELS = new Set(['pcie-root-port', 'pcie-switch-upstream-port', 'pcie-switch-downstream-port']);
+
 function assignQ35(def: DomainDef, slots: PciSlots, wanted: DeviceInfo[]): void {
   const ctrls = def.devices.controllers;
   for (const c of ctrls) {
-    if (c.type === 'pci' && c.index > 0 && c.model !== 'pcie-root-port') {
+    if (c.type === 'pci' && c.index > 0 && !Q35_PCI_MODELS.has(c.model ?? '')) {
       throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `PCI controller model '${c.model}' on q35 is not supported yet`);
     }
   }
@@ -567,7 +652,50 @@ function assignQ35(def: DomainDef, slots: PciSlots, wanted: DeviceInfo[]): void 
     const a = 'info' in dev ? pciOf(dev.info) : undefined;
     if (a && a.bus > 0) occupied.add(a.bus);
   }
-  const freePorts = (): ControllerDef[] => ctrls.filter((c) => c.type === 'pci' && c.model === 'pcie-root-port' && !occupied.has(c.index));
+  // PCIe ports a device (or a switch's upstream port) can sit in: root ports and switch downstream ports.
+  const isPort = (c: ControllerDef): boolean => c.type === 'pci' && (c.model === 'pcie-root-port' || c.model === 'pcie-switch-downstream-port');
+  const freePorts = (): ControllerDef[] => ctrls.filter((c) => isPort(c) && !occupied.has(c.index));
+  // Switches first, in index order: an upstream port takes the first free port, each downstream
+  // port the next slot of the first upstream port with one free.
+  for (const c of ctrls) {
+    if (c.type !== 'pci' || c.info.address) continue;
+    if (c.model === 'pcie-switch-upstream-port') {
+      const port = freePorts()[0];
+      if (!port) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'No more available PCI slots');
+      occupied.add(port.index);
+      setPci(c.info, { domain: 0, bus: port.index, slot: 0, function: 0 });
+    } else if (c.model === 'pcie-switch-downstream-port') {
+      let placed = false;
+      for (const up of ctrls) {
+        if (up.type !== 'pci' || up.model !== 'pcie-switch-upstream-port') continue;
+        const used = new Set(ctrls.filter((x) => pciOf(x.info)?.bus === up.index).map((x) => pciOf(x.info)!.slot));
+        for (const dev of allDevices(def)) {
+          const a = 'info' in dev ? pciOf(dev.info) : undefined;
+          if (a && a.bus === up.index) used.add(a.slot);
+        }
+        for (let slot = 0; slot < 32 && !placed; slot++) {
+          if (used.has(slot)) continue;
+          setPci(c.info, { domain: 0, bus: up.index, slot, function: 0 });
+          placed = true;
+        }
+        if (placed) break;
+      }
+      if (!placed) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'No more available PCI slots');
+    }
+  }
+  for (const c of ctrls) {
+    if (c.type !== 'pci') continue;
+    if (c.model === 'pcie-switch-upstream-port') c.modelName ??= 'x3130-upstream';
+    if (c.model === 'pcie-switch-downstream-port') {
+      c.modelName ??= 'xio3130-downstream';
+      const a = pciOf(c.info)!;
+      const target = c.target ?? { attrs: [], children: [] };
+      if (!target.attrs.some(([k]) => k === 'chassis')) target.attrs.unshift(['chassis', String(c.index)]);
+      if (!target.attrs.some(([k]) => k === 'port')) target.attrs.push(['port', `0x${a.slot.toString(16)}`]);
+      target.attrs = orderTargetAttrs(target.attrs);
+      c.target = target;
+    }
+  }
   const missing = wanted.length - freePorts().length;
   if (wanted.length > 0 && missing >= 0) {
     for (let i = 0; i < missing + 1; i++) {
@@ -607,14 +735,17 @@ function assignQ35(def: DomainDef, slots: PciSlots, wanted: DeviceInfo[]): void 
     const target = c.target ?? { attrs: [], children: [] };
     if (!target.attrs.some(([k]) => k === 'chassis')) target.attrs.unshift(['chassis', String(c.index)]);
     if (!target.attrs.some(([k]) => k === 'port')) target.attrs.push(['port', `0x${((a.slot << 3) + a.function).toString(16)}`]);
+    target.attrs = orderTargetAttrs(target.attrs);
     c.target = target;
   }
-  for (const info of wanted) {
-    const port = freePorts()[0];
+  // Each wanted device takes the first root port still free, in controller order.
+  const free = freePorts();
+  wanted.forEach((info, i) => {
+    const port = free[i];
     if (!port) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'No more available PCI slots');
     occupied.add(port.index);
     setPci(info, { domain: 0, bus: port.index, slot: 0, function: 0 });
-  }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -709,9 +840,13 @@ export function qemuAssignDeviceAliases(def: DomainDef): void {
   const d = def.devices;
   const used = new Set<string>();
   for (const dev of allDevices(def)) if ('info' in dev && dev.info.alias) used.add(dev.info.alias);
+  // The next free index per prefix, found once by scanning and then counted up.
+  const next = new Map<string, number>();
   const give = (info: DeviceInfo, prefix: string): void => {
     if (info.alias) return;
-    info.alias = `${prefix}${nextIndex(used, prefix)}`;
+    const n = next.get(prefix) ?? nextIndex(used, prefix);
+    next.set(prefix, n + 1);
+    info.alias = `${prefix}${n}`;
     used.add(info.alias);
   };
   for (const disk of d.disks) {
@@ -737,7 +872,7 @@ export function qemuAssignDeviceAliases(def: DomainDef): void {
   d.consoles.forEach((c, i) => {
     if (c.info.alias) return;
     if (i === 0 && targetType(c.target?.attrs) === 'serial' && d.serials[0]) c.info.alias = d.serials[0].info.alias;
-    else give(c.info, 'console');
+    else c.info.alias = `console${i}`; // by position, as qemuAssignDeviceChrAlias
   });
   for (const h of d.hubs) give(h.info, 'hub');
   for (const s of d.smartcards) give(s.info, 'smartcard');
@@ -747,7 +882,12 @@ export function qemuAssignDeviceAliases(def: DomainDef): void {
   for (const r of d.rngs) give(r.info, 'rng');
   for (const t of d.tpms) give(t.info, 'tpm');
   for (const s of d.shmems) give(s.info, 'shmem');
-  for (const m of d.memories) give(m.info, simpleAttr(m, 'model') === 'nvdimm' ? 'nvdimm' : 'dimm');
+  d.memories.forEach((m, i) => {
+    if (m.info.alias) return;
+    m.info.alias = memoryAlias(m, i);
+    used.add(m.info.alias);
+  });
   if (d.vsock) give(d.vsock.info, 'vsock');
+  if (d.iommu && !d.iommu.info.alias) d.iommu.info.alias = 'iommu0';
   for (const p of d.panics) give(p.info, 'panic');
 }

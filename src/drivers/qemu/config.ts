@@ -1,0 +1,44 @@
+// The qemu.conf settings (libvirt 9.0 virQEMUDriverConfig) that change a domain's post-parse
+// defaults or its command line. Every field is optional; unset means qemu.conf's default.
+
+export interface QemuDriverConfig {
+  /** The driver's state directory (libvirt's cfg->libDir, default /var/lib/libvirt/qemu; tests: /tmp/lib). */
+  libDir?: string;
+  /** vnc_tls: VNC over TLS with x509 credentials from vncTLSx509certdir. */
+  vncTLS?: boolean;
+  /** vnc_tls_x509_verify: clients must present a certificate. */
+  vncTLSx509verify?: boolean;
+  /** vnc_tls_x509_cert_dir (default /etc/pki/libvirt-vnc). */
+  vncTLSx509certdir?: string;
+  /** vnc_sasl, and vnc_sasl_dir for SASL_CONF_PATH. */
+  vncSASL?: boolean;
+  vncSASLdir?: string;
+  /** vnc_auto_unix_socket: a VNC display without an address listens on <libDir>/vnc.sock. */
+  vncAutoUnixSocket?: boolean;
+  /** vnc_allow_host_audio: a VNC guest without <audio> gets the host's QEMU_AUDIO_DRV backend. */
+  vncAllowHostAudio?: boolean;
+  /** spice_listen: the address of a SPICE display that names none (default 127.0.0.1). */
+  spiceListen?: string;
+  /** spice_tls and spice_tls_x509_cert_dir (default /etc/pki/libvirt-spice). */
+  spiceTLS?: boolean;
+  spiceTLSx509certdir?: string;
+  /** spice_sasl, and spice_sasl_dir for SASL_CONF_PATH. */
+  spiceSASL?: boolean;
+  spiceSASLdir?: string;
+  /** spice_auto_unix_socket: a SPICE display without an address listens on <libDir>/spice.sock. */
+  spiceAutoUnixSocket?: boolean;
+  /** chardev_tls, chardev_tls_x509_verify, chardev_tls_x509_cert_dir (default /etc/pki/libvirt-chardev). */
+  chardevTLS?: boolean;
+  chardevTLSx509verify?: boolean;
+  chardevTLSx509certdir?: string;
+  /** chardev_tls_x509_secret_uuid: the key's passphrase secret (not supported yet). */
+  chardevTLSx509secretUUID?: string;
+  /** nographics_allow_host_audio: a guest without display gets the host's QEMU_AUDIO_DRV backend. */
+  nogfxAllowHostAudio?: boolean;
+  /** The daemon's QEMU_AUDIO_DRV and SDL_AUDIODRIVER, which libvirt consults for default audio. */
+  audioEnv?: { QEMU_AUDIO_DRV?: string; SDL_AUDIODRIVER?: string };
+}
+
+export const DEFAULT_VNC_TLS_DIR = '/etc/pki/libvirt-vnc';
+export const DEFAULT_SPICE_TLS_DIR = '/etc/pki/libvirt-spice';
+export const DEFAULT_CHARDEV_TLS_DIR = '/etc/pki/libvirt-chardev';
