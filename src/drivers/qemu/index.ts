@@ -18,23 +18,18 @@ import {
 import type { QemuCaps } from './capabilities';
 import { QemuCapsCache } from './caps-cache';
 import { buildCommandLine } from './command';
-import type { DomainDef } from '../../conf/domain-def';
-import { makeElement, qemuParseDomainXML } from './postparse';
+import { QemuDriverState, type QemuDirs } from './domains';
+import { qemuDomainDriver } from './hypervisor';
+import { qemuParseDomainXML } from './postparse';
+import { pathVirtioChannels, shortName } from './process';
+
+export type { QemuDirs };
 
 /** The emulator a connection uses for the host's own architecture. */
 export const QEMU_BINARY_NAME = 'qemu-system-x86_64';
 
 /** virConnectDomainXMLToNative's one native format for QEMU. */
 export const QEMU_CONFIG_FORMAT_ARGV = 'qemu-argv';
-
-/** Where a connection keeps its files (libvirt's virQEMUDriverConfig directories). */
-export interface QemuDirs {
-  configDir: string;
-  stateDir: string;
-  logDir: string;
-  libDir: string;
-  cacheDir: string;
-}
 
 /** The directories of a privileged, per-user or embedded driver, per DESIGN.md. */
 export function qemuDirsForURI(uri: URL): QemuDirs {
@@ -117,28 +112,6 @@ function capsCacheFor(cacheDir: string): QemuCapsCache {
   return cache;
 }
 
-/** virDomainDefGetShortName: the first 20 characters of the name. */
-function shortName(name: string): string {
-  return [...name].slice(0, 20).join('');
-}
-
-/**
- * qemuDomainPrepareChannel: a virtio channel on a UNIX socket without a path of its own listens
- * on `<channel dir>/<target name>`, as libvirt fills it in before building the command.
- */
-function pathVirtioChannels(def: DomainDef, channelDir: string): void {
-  for (const chr of def.devices.channels) {
-    const targetAttr = (key: string) => chr.target?.attrs.find(([k]) => k === key)?.[1];
-    const name = targetAttr('name');
-    if (chr.type !== 'unix' || targetAttr('type') !== 'virtio' || !name) continue;
-    const source = chr.sources[0];
-    if (source?.attrs.get('path')) continue;
-    const filled = path.join(channelDir, name);
-    if (source) source.attrs.set('path', filled);
-    else chr.sources.push(makeElement('source', [['mode', 'bind'], ['path', filled]]));
-  }
-}
-
 /** The state behind one open connection. */
 export class QemuConnection {
   private readonly capsCache: QemuCapsCache;
@@ -196,10 +169,55 @@ async function maxVcpus(conn: QemuConnection, type: string | null): Promise<numb
   throw virError(VIR_ERR_INVALID_ARG, VIR_FROM_QEMU, `unknown type '${type}'`);
 }
 
-function hypervisorDriver(conn: QemuConnection): HypervisorDriver {
+/**
+ * One driver state per root directory in this process, shared by every connection to that root
+ * (as one libvirtd serves all its clients), loaded when the first connection opens and let go
+ * of, with QEMUs left running, when the last one closes.
+ */
+const states = new Map<string, { users: number; ready: Promise<QemuDriverState> }>();
+
+async function acquireState(conn: QemuConnection): Promise<QemuDriverState> {
+  const key = conn.dirs.configDir;
+  let entry = states.get(key);
+  if (!entry) {
+    const ready = (async () => {
+      const state = new QemuDriverState(conn.dirs, await conn.caps(), process.getuid?.() === 0);
+      await state.load();
+      return state;
+    })();
+    entry = { users: 0, ready };
+    states.set(key, entry);
+    ready.catch(() => {
+      if (states.get(key) === entry) states.delete(key);
+    });
+  }
+  entry.users++;
+  try {
+    return await entry.ready;
+  } catch (err) {
+    entry.users--;
+    throw err;
+  }
+}
+
+function releaseState(conn: QemuConnection): void {
+  const key = conn.dirs.configDir;
+  const entry = states.get(key);
+  if (!entry || --entry.users > 0) return;
+  states.delete(key);
+  void entry.ready.then((state) => state.release());
+}
+
+function hypervisorDriver(conn: QemuConnection, state: QemuDriverState): HypervisorDriver {
+  let closed = false;
   return {
     name: 'QEMU',
-    async connectClose() {},
+    ...qemuDomainDriver(state),
+    async connectClose() {
+      if (closed) return;
+      closed = true;
+      releaseState(conn);
+    },
     async connectIsAlive() {
       return true;
     },
@@ -229,6 +247,11 @@ export const qemuConnectDriver: ConnectDriver = {
     if (binary === null) {
       throw virError(VIR_ERR_NO_CONNECT, VIR_FROM_QEMU, `${rawUri}: cannot find '${QEMU_BINARY_NAME}' in PATH`);
     }
-    return { hypervisor: hypervisorDriver(new QemuConnection(binary, dirs)) };
+    const conn = new QemuConnection(binary, dirs);
+    const state = await acquireState(conn);
+    return {
+      hypervisor: hypervisorDriver(conn, state),
+      allocateEventCallbackID: () => state.allocateCallbackID(),
+    };
   },
 };
