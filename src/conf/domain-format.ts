@@ -19,7 +19,7 @@ import type {
   SimpleDeviceDef,
   TeamingInfo,
 } from './domain-def';
-import { type Attrs, textOf, type XmlElement, XmlWriter } from './xml';
+import { type Attrs, escapeXML, textOf, type XmlElement, XmlWriter } from './xml';
 
 interface FormatCtx {
   inactive: boolean;
@@ -27,13 +27,18 @@ interface FormatCtx {
   migratable: boolean;
 }
 
+// Read once: ctxOf runs per document, and an imported binding may be a getter call per read.
+const XML_INACTIVE = VIR_DOMAIN_XML_INACTIVE;
+const XML_SECURE = VIR_DOMAIN_XML_SECURE;
+const XML_MIGRATABLE = VIR_DOMAIN_XML_MIGRATABLE;
+
 function ctxOf(flags: number): FormatCtx {
   return {
     // MIGRATABLE does not imply INACTIVE (virDomainDefFormatConvertXMLFlags); what it drops is
     // driver-specific (the QEMU driver removes its implicit devices) and done by the driver.
-    inactive: (flags & VIR_DOMAIN_XML_INACTIVE) !== 0,
-    secure: (flags & VIR_DOMAIN_XML_SECURE) !== 0,
-    migratable: (flags & VIR_DOMAIN_XML_MIGRATABLE) !== 0,
+    inactive: (flags & XML_INACTIVE) !== 0,
+    secure: (flags & XML_SECURE) !== 0,
+    migratable: (flags & XML_MIGRATABLE) !== 0,
   };
 }
 
@@ -77,13 +82,20 @@ function generic(w: XmlWriter, name: string, g: GenericElement | undefined): voi
 
 /** Writes `extra` elements whose names come before `upTo` in `order`, removing them from the queue. */
 class ExtraQueue {
+  /** Shared by every element without extras, which is most of them: it never changes. */
+  private static readonly none = new ExtraQueue([], []);
+
   private items: XmlElement[];
 
-  constructor(
+  private constructor(
     items: XmlElement[],
     private readonly order: readonly string[],
   ) {
     this.items = items.length > 1 ? [...items].sort((a, b) => this.rank(a.name) - this.rank(b.name)) : items;
+  }
+
+  static of(items: XmlElement[], order: readonly string[]): ExtraQueue {
+    return items.length === 0 ? ExtraQueue.none : new ExtraQueue(items, order);
   }
 
   private rank(name: string): number {
@@ -104,6 +116,7 @@ class ExtraQueue {
   }
 
   rest(w: XmlWriter): void {
+    if (this.items.length === 0) return;
     for (const el of this.items) if (this.rank(el.name) < this.order.length) w.node(el);
     this.items = [];
   }
@@ -127,7 +140,7 @@ function formatDisk(w: XmlWriter, d: DiskDef, ctx: FormatCtx): void {
   // snapshot='no' goes without saying for read-only disks.
   const attrs = d.readonly ? d.attrs.filter(([k, v]) => k !== 'snapshot' || v !== 'no') : d.attrs;
   w.open('disk', [['type', d.type], ['device', d.device], ...attrs]);
-  const q = new ExtraQueue(d.extra, DISK_CHILD_ORDER);
+  const q = ExtraQueue.of(d.extra, DISK_CHILD_ORDER);
   generic(w, 'driver', d.driver);
   q.before(w, 'source');
   if (d.source) {
@@ -200,7 +213,7 @@ function formatInterface(w: XmlWriter, n: NetDef, ctx: FormatCtx): void {
   ];
   w.open('interface', attrs);
   if (n.mac !== undefined) w.empty('mac', [['address', n.mac], ...(n.macAttrs ?? [])]);
-  const q = new ExtraQueue(n.extra, NET_CHILD_ORDER);
+  const q = ExtraQueue.of(n.extra, NET_CHILD_ORDER);
   if (n.type === 'hostdev') {
     if (n.driver) generic(w, 'driver', n.driver);
     if (n.hostdevAddress) {
@@ -358,12 +371,13 @@ export function formatDeviceXML(dev: DomainDeviceDef, flags = 0): string {
 }
 
 function formatList(w: XmlWriter, ctx: FormatCtx, list: readonly DomainDeviceDef[]): void {
-  for (const dev of list) formatDevice(w, dev, ctx);
+  for (let i = 0; i < list.length; i++) formatDevice(w, list[i], ctx);
 }
 
+/** <devices>, at the domain's top level (depth 1). */
 function formatDevices(w: XmlWriter, def: DomainDef, ctx: FormatCtx): void {
   const d = def.devices;
-  w.open('devices');
+  w.append('  <devices>\n').indent();
   w.leaf('emulator', d.emulator);
   const each = formatList;
   each(w, ctx, d.disks);
@@ -396,7 +410,7 @@ function formatDevices(w: XmlWriter, def: DomainDef, ctx: FormatCtx): void {
   if (d.iommu) formatDevice(w, d.iommu, ctx);
   if (d.vsock) formatDevice(w, d.vsock, ctx);
   each(w, ctx, d.cryptos);
-  w.close('devices');
+  w.unindent().append('  </devices>\n');
 }
 
 /** libvirt's virDomainFeature enum order. */
@@ -408,14 +422,17 @@ export const FEATURE_ORDER = [
 
 const OS_EXTRA_ORDER = ['type', 'firmware', 'init', 'loader', 'nvram', 'kernel', 'acpi', 'boot', 'bootmenu', 'bios', 'smbios'];
 
+/** <os>, at the domain's top level (depth 1). */
 function formatOs(w: XmlWriter, def: DomainDef): void {
   const os = def.os;
-  w.open('os', [['firmware', os.firmware]]);
-  const q = new ExtraQueue(os.extra, OS_EXTRA_ORDER);
-  w.leaf('type', os.type, [['arch', os.arch], ['machine', os.machine]]);
+  const firmware = os.firmware === undefined ? '' : ` firmware='${escapeXML(os.firmware)}'`;
+  const arch = os.arch === undefined ? '' : ` arch='${escapeXML(os.arch)}'`;
+  const machine = os.machine === undefined ? '' : ` machine='${escapeXML(os.machine)}'`;
+  w.append(`  <os${firmware}>\n    <type${arch}${machine}>${os.type}</type>\n`).indent();
+  const q = ExtraQueue.of(os.extra, OS_EXTRA_ORDER);
   q.before(w, 'init');
   w.leaf('init', os.init);
-  for (const a of os.initargs ?? []) w.leaf('initarg', a);
+  if (os.initargs) for (const a of os.initargs) w.leaf('initarg', a);
   q.before(w, 'loader');
   if (os.loader) {
     if (os.loader.path !== undefined) w.leaf('loader', os.loader.path, os.loader.attrs);
@@ -439,10 +456,10 @@ function formatOs(w: XmlWriter, def: DomainDef): void {
   w.leaf('dtb', os.dtb);
   w.leaf('root', os.root);
   q.before(w, 'boot');
-  if (!def.bootloader) for (const b of os.boot) w.empty('boot', [['dev', b]]);
+  if (!def.bootloader) for (const b of os.boot) w.append(`    <boot dev='${b}'/>\n`);
   if (os.bootmenu) w.empty('bootmenu', os.bootmenu);
   q.rest(w);
-  w.close('os');
+  w.unindent().append('  </os>\n');
 }
 
 function formatFeatures(w: XmlWriter, features: Map<string, XmlElement> | undefined): void {
@@ -526,16 +543,21 @@ function nodeIf(w: XmlWriter, el: XmlElement | undefined): void {
   if (el) w.node(el);
 }
 
-/** virDomainDefFormat. `live.id` is written on the root unless the XML is inactive. */
+/**
+ * virDomainDefFormat. `live.id` is written on the root unless the XML is inactive.
+ *
+ * The elements every domain has are written as literal lines with their indentation, in as few
+ * string pieces as possible; the rest goes through the writer at depth 1. Enum values (the domain
+ * type, vcpu placement, OS type, boot devices, lifecycle actions) and the canonical UUID cannot
+ * hold markup and are written unescaped, as libvirt writes them.
+ */
 export function formatDomainXML(def: DomainDef, flags = 0, live?: { id?: number }): string {
   const ctx = ctxOf(flags);
-  const w = new XmlWriter();
-  const rootAttrs: Array<[string, string | number | undefined]> = [['type', def.type]];
-  if (!ctx.inactive && live?.id !== undefined && live.id >= 0) rootAttrs.push(['id', live.id]);
-  for (const ns of def.namespaces) rootAttrs.push(ns);
-  w.open('domain', rootAttrs);
-  w.leaf('name', def.name);
-  w.leaf('uuid', def.uuid);
+  const w = new XmlWriter(1);
+  let rootAttrs = '';
+  if (!ctx.inactive && live?.id !== undefined && live.id >= 0) rootAttrs += ` id='${live.id}'`;
+  for (const [k, v] of def.namespaces) rootAttrs += ` ${k}='${escapeXML(v)}'`;
+  w.append(`<domain type='${def.type}'${rootAttrs}>\n  <name>${escapeXML(def.name)}</name>\n  <uuid>${def.uuid}</uuid>\n`);
   if (def.genid !== undefined) {
     if (def.genid === '') w.empty('genid');
     else w.leaf('genid', def.genid);
@@ -543,18 +565,19 @@ export function formatDomainXML(def: DomainDef, flags = 0, live?: { id?: number 
   w.leaf('title', def.title);
   w.leaf('description', def.description);
   formatMetadata(w, def.metadata);
-  if (def.maxMemory) w.leaf('maxMemory', def.maxMemory.kib, [['slots', def.maxMemory.slots], ['unit', 'KiB']]);
-  w.leaf('memory', def.memory, [['dumpCore', def.memoryDumpCore], ['unit', 'KiB']]);
-  w.leaf('currentMemory', def.currentMemory, [['unit', 'KiB']]);
+  if (def.maxMemory) w.append(`  <maxMemory slots='${def.maxMemory.slots}' unit='KiB'>${def.maxMemory.kib}</maxMemory>\n`);
+  const dumpCore = def.memoryDumpCore === undefined ? '' : ` dumpCore='${escapeXML(def.memoryDumpCore)}'`;
+  w.append(
+    `  <memory${dumpCore} unit='KiB'>${def.memory}</memory>\n  <currentMemory unit='KiB'>${def.currentMemory}</currentMemory>\n`,
+  );
   nodeIf(w, def.blkiotune);
   nodeIf(w, def.memtune);
   nodeIf(w, def.memoryBacking);
   const vcpu = def.vcpu;
-  w.leaf('vcpu', vcpu.count, [
-    ['placement', vcpu.placement],
-    ['cpuset', vcpu.cpuset],
-    ['current', vcpu.current !== undefined && vcpu.current !== vcpu.count ? vcpu.current : undefined],
-  ]);
+  let vcpuAttrs = '';
+  if (vcpu.cpuset !== undefined) vcpuAttrs += ` cpuset='${escapeXML(vcpu.cpuset)}'`;
+  if (vcpu.current !== undefined && vcpu.current !== vcpu.count) vcpuAttrs += ` current='${vcpu.current}'`;
+  w.append(`  <vcpu placement='${vcpu.placement}'${vcpuAttrs}>${vcpu.count}</vcpu>\n`);
   nodeIf(w, def.vcpus);
   nodeIf(w, def.iothreads);
   nodeIf(w, def.iothreadids);
@@ -569,10 +592,10 @@ export function formatDomainXML(def: DomainDef, flags = 0, live?: { id?: number 
   formatFeatures(w, def.features);
   nodeIf(w, def.cpu);
   w.node(def.clock);
-  w.leaf('on_poweroff', def.onPoweroff);
-  w.leaf('on_reboot', def.onReboot);
-  w.leaf('on_crash', def.onCrash);
-  w.leaf('on_lockfailure', def.onLockfailure);
+  const lockfailure = def.onLockfailure === undefined ? '' : `  <on_lockfailure>${def.onLockfailure}</on_lockfailure>\n`;
+  w.append(
+    `  <on_poweroff>${def.onPoweroff}</on_poweroff>\n  <on_reboot>${def.onReboot}</on_reboot>\n  <on_crash>${def.onCrash}</on_crash>\n${lockfailure}`,
+  );
   nodeIf(w, def.pm);
   nodeIf(w, def.perf);
   formatDevices(w, def, ctx);
@@ -580,7 +603,7 @@ export function formatDomainXML(def: DomainDef, flags = 0, live?: { id?: number 
   nodeIf(w, def.keywrap);
   nodeIf(w, def.launchSecurity);
   for (const n of def.namespaced) w.node(n);
-  w.close('domain');
+  w.append('</domain>\n');
   return w.toString();
 }
 

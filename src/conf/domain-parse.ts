@@ -784,6 +784,9 @@ function parseSimple(ctx: Ctx, el: XmlElement): SimpleDeviceDef {
   return def;
 }
 
+/** A definition's devices until they are parsed; never handed out. */
+const NO_DEVICES_YET: DomainDevices = Object.freeze(emptyDevices());
+
 function emptyDevices(): DomainDevices {
   return {
     disks: [], controllers: [], leases: [], filesystems: [], interfaces: [], smartcards: [], serials: [],
@@ -1208,7 +1211,8 @@ export function parseDomainElement(root: XmlElement, opts: DomainXMLOptions = {}
     onPoweroff: 'destroy',
     onReboot: 'restart',
     onCrash: 'destroy',
-    devices: emptyDevices(),
+    // Replaced by the parsed devices below: allocating a list set here would only make garbage.
+    devices: NO_DEVICES_YET,
     seclabels: [],
     namespaced: [],
   };

@@ -50,14 +50,15 @@ export function attr(el: XmlElement | undefined, name: string): string | undefin
 /** The concatenated text content of an element and its descendants, like XPath string(). */
 export function textOf(el: XmlElement | undefined): string | undefined {
   if (!el) return undefined;
-  let s = '';
-  const walk = (e: XmlElement): void => {
-    for (const c of e.children) {
-      if (isElement(c)) walk(c);
-      else s += c.text;
-    }
-  };
-  walk(el);
+  const kids = el.children;
+  // The common cases, no children or one text node, without walking.
+  if (kids.length === 0) return '';
+  if (kids.length === 1 && !isElement(kids[0])) return kids[0].text;
+  return appendText('', el);
+}
+
+function appendText(s: string, el: XmlElement): string {
+  for (const c of el.children) s = isElement(c) ? appendText(s, c) : s + c.text;
   return s;
 }
 
@@ -446,11 +447,29 @@ export function escapeXML(value: string): string {
 /** An attribute list in output order; undefined/null values are left out. */
 export type Attrs = ReadonlyArray<readonly [string, string | number | undefined | null]>;
 
-function formatAttrs(attrs: Attrs | undefined): string {
+/** ` k='v'` for each set attribute. Numbers need no escaping. */
+function formatAttrs(attrs: Attrs): string {
   let s = '';
-  if (!attrs) return s;
-  for (const [k, v] of attrs) if (v !== undefined && v !== null) s += ` ${k}='${escapeXML(String(v))}'`;
+  for (let i = 0; i < attrs.length; i++) {
+    const a = attrs[i];
+    const v = a[1];
+    if (v === undefined || v === null) continue;
+    s += typeof v === 'number' ? ` ${a[0]}='${v}'` : ` ${a[0]}='${escapeXML(v)}'`;
+  }
   return s;
+}
+
+/** A parsed element's attributes, in document order. */
+function formatAttrMap(attrs: Map<string, string>): string {
+  if (attrs.size === 0) return '';
+  // forEach rather than for-of: iterating entries allocates a [key, value] pair per attribute.
+  const acc = { s: '' };
+  attrs.forEach(appendAttr, acc);
+  return acc.s;
+}
+
+function appendAttr(this: { s: string }, value: string, name: string): void {
+  this.s += ` ${name}='${escapeXML(value)}'`;
 }
 
 const PADS: readonly string[] = Array.from({ length: 16 }, (_, i) => '  '.repeat(i));
@@ -473,7 +492,7 @@ export class XmlWriter {
 
   /** <name attrs> and one level deeper. */
   open(name: string, attrs?: Attrs): this {
-    this.out += `${this.pad()}<${name}${formatAttrs(attrs)}>\n`;
+    this.out += attrs ? `${this.pad()}<${name}${formatAttrs(attrs)}>\n` : `${this.pad()}<${name}>\n`;
     this.depth++;
     return this;
   }
@@ -486,14 +505,15 @@ export class XmlWriter {
 
   /** <name attrs/> */
   empty(name: string, attrs?: Attrs): this {
-    this.out += `${this.pad()}<${name}${formatAttrs(attrs)}/>\n`;
+    this.out += attrs ? `${this.pad()}<${name}${formatAttrs(attrs)}/>\n` : `${this.pad()}<${name}/>\n`;
     return this;
   }
 
   /** <name attrs>text</name>, skipped when text is undefined or null. */
   leaf(name: string, text: string | number | undefined | null, attrs?: Attrs): this {
     if (text === undefined || text === null) return this;
-    this.out += `${this.pad()}<${name}${formatAttrs(attrs)}>${escapeXML(String(text))}</${name}>\n`;
+    const body = typeof text === 'number' ? text : escapeXML(text);
+    this.out += attrs ? `${this.pad()}<${name}${formatAttrs(attrs)}>${body}</${name}>\n` : `${this.pad()}<${name}>${body}</${name}>\n`;
     return this;
   }
 
@@ -517,16 +537,49 @@ export class XmlWriter {
 
   /** A parsed element written back (metadata, namespaced passthrough). */
   node(el: XmlElement): this {
-    const elementChildren = el.children.filter(isElement);
-    const text = el.children.filter((c): c is XmlText => !isElement(c)).map((c) => c.text).join('');
-    const attrs: Attrs = [...el.attrs.entries()];
-    if (elementChildren.length === 0) {
-      if (text.trim() === '') return this.empty(el.name, attrs);
-      return this.leaf(el.name, text, attrs);
+    const kids = el.children;
+    let text = '';
+    let hasElements = false;
+    for (let i = 0; i < kids.length; i++) {
+      const c = kids[i];
+      if (isElement(c)) hasElements = true;
+      else text += c.text;
     }
-    this.open(el.name, attrs);
-    for (const c of elementChildren) this.node(c);
+    const pad = this.pad();
+    const attrs = formatAttrMap(el.attrs);
+    if (!hasElements) {
+      if (text.trim() === '') this.out += `${pad}<${el.name}${attrs}/>\n`;
+      else this.out += `${pad}<${el.name}${attrs}>${escapeXML(text)}</${el.name}>\n`;
+      return this;
+    }
+    this.out += `${pad}<${el.name}${attrs}>\n`;
+    this.depth++;
+    for (let i = 0; i < kids.length; i++) {
+      const c = kids[i];
+      if (isElement(c)) this.node(c);
+    }
     return this.close(el.name);
+  }
+
+  /**
+   * Text written as it is: whole lines, newline-terminated, already indented for where they go.
+   * For callers that know their depth and write fixed lines in one piece.
+   */
+  append(text: string): this {
+    this.out += text;
+    return this;
+  }
+
+  /** One level deeper, after a start tag written with `append`. */
+  indent(): this {
+    this.depth++;
+    return this;
+  }
+
+  /** One level back up, before an end tag written with `append` (`close` does both). */
+  unindent(): this {
+    this.depth--;
+    return this;
   }
 
   /** Lines already formatted at this writer's depth. */

@@ -5,21 +5,35 @@ export const VIR_UUID_STRING_BUFLEN = 37;
 
 /** virUUIDParse: returns the canonical string, or null when the text is not a UUID. */
 export function parseUUID(text: string): string | null {
-  let hex = '';
+  // The result is built from character codes in one go: a UUID assembled by concatenation is a
+  // tree of string pieces that every later use (map keys, XML output) must walk or flatten.
+  const out: number[] = [];
+  let digits = 0;
   let i = 0;
   const s = text.trim();
-  while (i < s.length && hex.length < 32) {
-    const c = s[i];
-    if (c === '-' || c === ' ') {
+  while (i < s.length && digits < 32) {
+    const c = s.charCodeAt(i);
+    if (c === 0x2d || c === 0x20) {
       i++;
       continue;
     }
-    if (!/[0-9a-fA-F]/.test(c) || i + 1 >= s.length || !/[0-9a-fA-F]/.test(s[i + 1])) return null;
-    hex += s.slice(i, i + 2).toLowerCase();
+    const hi = lowerHexDigit(c);
+    const lo = i + 1 < s.length ? lowerHexDigit(s.charCodeAt(i + 1)) : -1;
+    if (hi < 0 || lo < 0) return null;
+    if (digits === 8 || digits === 12 || digits === 16 || digits === 20) out.push(0x2d);
+    out.push(hi, lo);
+    digits += 2;
     i += 2;
   }
-  if (hex.length !== 32 || s.slice(i).trim() !== '') return null;
-  return formatUUIDHex(hex);
+  if (digits !== 32 || s.slice(i).trim() !== '') return null;
+  return String.fromCharCode(...out);
+}
+
+/** The lower-case form of a hex digit's character code, or -1 for any other character. */
+function lowerHexDigit(c: number): number {
+  if ((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66)) return c;
+  if (c >= 0x41 && c <= 0x46) return c + 0x20;
+  return -1;
 }
 
 function formatUUIDHex(hex: string): string {

@@ -1,8 +1,9 @@
 // The test driver's view of domain XML: libvirt's generic parser with the test driver's parser
 // config (default arch i686 from its capabilities, generated MACs) and its own start-time rule
 // (interfaces without a target get testnetN names).
-import { parseDomainXML, formatDomainXML, type DomainXMLOptions } from '../../conf/domain';
-import type { DomainDef } from '../../conf/domain-def';
+import { parseDomainXML, type DomainXMLOptions } from '../../conf/domain';
+import { formatDomainXML } from '../../conf/domain-format';
+import type { DomainDef, DomainDevices } from '../../conf/domain-def';
 import { VIR_ERR_INTERNAL_ERROR, VIR_ERR_XML_DETAIL, VIR_ERR_XML_ERROR, VIR_FROM_TEST, VIR_FROM_XML, virError } from '../../error';
 import { textOf } from '../../conf/xml';
 import { VIR_DOMAIN_LAST, VIR_DOMAIN_RUNNING, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_XML_MIGRATABLE } from '../../constants';
@@ -51,6 +52,7 @@ export interface TestDomainSettings {
  * <test:hasmanagedsave/>) out of a definition: libvirt reads them and never writes them back.
  */
 function takeTestNamespace(def: DomainDef): TestDomainSettings {
+  if (def.namespaces.length === 0) return { runstate: VIR_DOMAIN_RUNNING, transient: false, hasManagedSave: false };
   const prefixes = def.namespaces.filter(([, uri]) => uri === TEST_NAMESPACE_URI).map(([k]) => k.slice('xmlns:'.length));
   const mine = def.namespaced.filter((e) => prefixes.includes(e.name.split(':')[0]));
   def.namespaced = def.namespaced.filter((e) => !mine.includes(e));
@@ -75,11 +77,44 @@ function takeTestNamespace(def: DomainDef): TestDomainSettings {
   return { runstate, transient, hasManagedSave };
 }
 
+/**
+ * The one list that stands for every empty list of a stored definition. A definition has some
+ * thirty device lists and a few others, nearly all empty, and those empty arrays were most of the
+ * memory a domain took (and of the copying the garbage collector did for each new one). The test
+ * driver changes no list after parsing (libvirt 9.0's has no device hotplug); the freeze makes an
+ * attempt fail loudly instead of growing a list that every definition shares.
+ */
+const NONE = Object.freeze([]) as unknown as never[];
+
+const orNone = <T>(list: T[]): T[] => (list.length === 0 ? NONE : list);
+
+/** The device set of every stored definition without devices, made from the first one seen. */
+let noDevices: DomainDevices | undefined;
+
+/** Points a stored definition's empty lists at NONE, and a device set with none at noDevices. */
+function shareEmptyLists(def: DomainDef): DomainDef {
+  const devices = def.devices as unknown as Record<string, unknown>;
+  let empty = true;
+  for (const key in devices) {
+    const value = devices[key];
+    if (Array.isArray(value) && value.length === 0) devices[key] = NONE;
+    else if (value !== undefined) empty = false;
+  }
+  if (empty) def.devices = noDevices ??= Object.freeze({ ...def.devices });
+  def.namespaces = orNone(def.namespaces);
+  def.sysinfo = orNone(def.sysinfo);
+  def.seclabels = orNone(def.seclabels);
+  def.namespaced = orNone(def.namespaced);
+  def.os.extra = orNone(def.os.extra);
+  return def;
+}
+
 /** virDomainDefParseString with the test driver's options. */
 export function parseTestDomain(xml: string, parseFlags = 0): { def: DomainDef; settings: TestDomainSettings } {
   const def = parseDomainXML(xml, testXMLOptions, parseFlags);
   if (def.name.includes('\n')) throw virError(VIR_ERR_XML_DETAIL, VIR_FROM_XML, 'invalid char in name: \n');
-  return { def, settings: takeTestNamespace(def) };
+  const settings = takeTestNamespace(def);
+  return { def: shareEmptyLists(def), settings };
 }
 
 /** testDomainGenerateIfnames: every interface without a target device gets the first free testnetN. */
@@ -94,14 +129,18 @@ export function generateIfnames(def: DomainDef): void {
   }
 }
 
+/** Read once: formatting runs per getXMLDesc, and an imported binding may be a getter per read. */
+const XML_MIGRATABLE = VIR_DOMAIN_XML_MIGRATABLE;
+
 /**
  * virDomainDefFormat for the test driver. MIGRATABLE changes nothing the test driver's domains
  * hold (the live id stays, unlike INACTIVE), so it is not passed on.
  */
 export function formatTestDomain(def: DomainDef, flags: number, id: number): string {
-  return formatDomainXML(def, flags & ~VIR_DOMAIN_XML_MIGRATABLE, id >= 0 ? { id } : undefined);
+  return formatDomainXML(def, flags & ~XML_MIGRATABLE, id >= 0 ? { id } : undefined);
 }
 
+/** A deep copy; the clone's empty lists are NONE again, not one new array they all share. */
 export function copyDomainDef(def: DomainDef): DomainDef {
-  return structuredClone(def);
+  return shareEmptyLists(structuredClone(def));
 }

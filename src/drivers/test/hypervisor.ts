@@ -318,14 +318,9 @@ export function testHypervisorDriver(state: TestDriverState, onClose: () => void
       const obj = get(dom);
       const useNew = (flags & XML_INACTIVE) !== 0 && obj.newDef !== null;
       const def = useNew ? obj.newDef! : obj.def;
-      const id = flags & XML_INACTIVE ? -1 : obj.id;
-      // The last document formatted stays valid while the definition, flags and id are the same
-      // ones: definitions are replaced rather than edited, except where xmlCache is dropped.
-      const c = obj.xmlCache;
-      if (c && c.def === def && c.flags === flags && c.id === id) return c.xml;
-      const xml = formatTestDomain(def, flags, id);
-      obj.xmlCache = { def, flags, id, xml };
-      return xml;
+      // Formatted afresh each time: a cached document kept per domain costs more in garbage
+      // collection (thousands of retained strings) than formatting saves.
+      return formatTestDomain(def, flags, flags & XML_INACTIVE ? -1 : obj.id);
     },
     async domainGetOSType(dom) {
       get(dom);
@@ -362,7 +357,6 @@ export function testHypervisorDriver(state: TestDriverState, onClose: () => void
         virError(VIR_ERR_INVALID_ARG, VIR_FROM_TEST, `requested cpu amount exceeds maximum (${nvcpus} > ${def.vcpu.count})`);
       if (liveDef && liveDef.vcpu.count < nvcpus) throw tooMany(liveDef);
       if (configDef && !(flags & VCPU_MAXIMUM) && configDef.vcpu.count < nvcpus) throw tooMany(configDef);
-      obj.xmlCache = undefined;
       if (liveDef) setVcpuCurrent(liveDef, nvcpus);
       if (configDef) {
         if (flags & VCPU_MAXIMUM) {
@@ -432,7 +426,6 @@ export function testHypervisorDriver(state: TestDriverState, onClose: () => void
     const obj = get(dom);
     const { live } = oneDefinition(obj, flags);
     const def = live ? obj.def : persistentDef(obj);
-    obj.xmlCache = undefined;
     if (flags & MEM_MAXIMUM) {
       if (live) {
         throw virError(VIR_ERR_OPERATION_INVALID, VIR_FROM_TEST, 'cannot resize the maximum memory on an active domain');

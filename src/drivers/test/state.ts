@@ -35,8 +35,6 @@ export interface DomainObj {
   persistent: boolean;
   autostart: boolean;
   hasManagedSave: boolean;
-  /** The last XML document formatted for this domain, with what it was formatted from. */
-  xmlCache?: { def: DomainDef; flags: number; id: number; xml: string };
 }
 
 /** virNetworkObj */

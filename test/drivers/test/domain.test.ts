@@ -160,6 +160,28 @@ describe('drivers/test: domain lifecycle', () => {
     await rejectsWith(d.getInfo(), 42, 12, `Domain not found: no domain with matching uuid '${d.getUUIDString()}' (n1)`);
   });
 
+  it('accepts a UUID in any form libvirt does and reports it in canonical form', async () => {
+    const d = await Domain.defineXML(conn, small('u1', '<uuid> 0B7E1D2C 3A4F-4C5D 8E6F-00000000 00AB </uuid>'));
+    const canonical = '0b7e1d2c-3a4f-4c5d-8e6f-0000000000ab';
+    assert.equal(d.getUUIDString(), canonical);
+    assert.equal((await Domain.lookupByUUIDString(conn, '0B7E1D2C3A4F4C5D8E6F0000000000AB')).getName(), 'u1');
+    assert.match(await d.getXMLDesc(), new RegExp(`\n  <uuid>${canonical}</uuid>\n`));
+    await rejectsWith(Domain.defineXML(conn, small('u2', '<uuid>0b7e1d2c-3a4f-4c5d-8e6f-0000000000a</uuid>')), 1, 20, 'internal error: malformed uuid element');
+  });
+
+  it('keeps each domain its own devices through define, start and stop', async () => {
+    const disk = "<devices><disk type='file' device='disk'><source file='/d.img'/><target dev='vda'/></disk></devices>";
+    const bare = await Domain.defineXML(conn, small('bare'));
+    const withDisk = await Domain.defineXML(conn, small('withdisk', disk));
+    for (const d of [bare, withDisk, bare]) {
+      await d.create();
+      await d.destroy();
+    }
+    assert.match(await bare.getXMLDesc(), /\n {2}<devices>\n {2}<\/devices>\n/);
+    assert.match(await withDisk.getXMLDesc(), /\n {2}<devices>\n {4}<disk type='file' device='disk'>\n {6}<source file='\/d.img'\/>\n/);
+    assert.equal((await withDisk.getXMLDesc()).match(/<disk /g)?.length, 1);
+  });
+
   it('creates transient domains that vanish when stopped, with testnetN interface names', async () => {
     const t = await Domain.createXML(conn, small('t1', "<devices><interface type='network'><source network='default'/></interface></devices>"));
     assert.deepEqual([t.getID(), await t.isPersistent()], [3, false]);
