@@ -234,7 +234,7 @@ export class QemuHotplug {
     if (next.devices.controllers.length !== obj.def.devices.controllers.length) {
       // The define-time placement added a root port for the device, which cannot be hot-plugged
       // itself: put the device in a free port of the running domain instead.
-      const placed = allDevices(next).find((d) => 'info' in d && !d.info.alias && d.kind !== 'controller');
+      const placed = allDevices(next).find((d) => d.kind === dev.kind && 'info' in d && !d.info.alias);
       if (!placed || !('info' in placed) || placed.info.address?.type !== 'pci') {
         throw virError(VIR_ERR_OPERATION_UNSUPPORTED, VIR_FROM_QEMU, `live attach of device '${deviceName(dev)}' is not supported`);
       }

@@ -287,7 +287,17 @@ export async function launchQemu(opts: StartOptions): Promise<QemuProcess> {
 
     const exitedEarly = new Promise<'exited'>((resolve) => spawned.once('exit', () => resolve('exited')));
     const opening = QemuMonitor.open(monitorPath, { timeoutMs: opts.monitorTimeoutMs, domainName: def.name });
-    const first = await Promise.race([opening, exitedEarly]);
+    // QEMU exiting before the handshake is over (or resetting the half-open monitor as it
+    // exits) is reported as libvirt does, with what QEMU wrote to the log.
+    const exitedSoon = async (): Promise<boolean> =>
+      proc!.waitExit(1000);
+    let first: QemuMonitor | 'exited';
+    try {
+      first = await Promise.race([opening, exitedEarly]);
+    } catch (err) {
+      if (!(await exitedSoon())) throw err;
+      first = 'exited';
+    }
     if (first === 'exited') {
       opening.then((m) => m.close(), () => {});
       const tail = await logTail(logPath, logOffset);

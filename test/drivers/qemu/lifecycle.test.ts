@@ -322,6 +322,22 @@ describe('drivers/qemu: domain lifecycle on the real QEMU', function () {
     await dom.undefine();
   });
 
+  it('a QEMU that dies after its monitor is up reports why, and is cleaned up the same way', async () => {
+    // The monitor chardev exists before devices are created, so a bad -device fails later.
+    const bad = smallDomain('fail2')
+      .replace("<domain type=", "<domain xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0' type=")
+      .replace('</devices>', "</devices>\n  <qemu:commandline><qemu:arg value='-device'/><qemu:arg value='no-such-device'/></qemu:commandline>");
+    const err = await rejection(Domain.createXML(conn, bad));
+    assert.equal(err.code, 1);
+    assert.match(
+      err.message,
+      /^internal error: (process exited while connecting to monitor|qemu unexpectedly closed the monitor): .*'no-such-device' is not a valid device model name/s,
+    );
+    assert.equal((await rejection(Domain.lookupByName(conn, 'fail2'))).code, 42, 'a failed createXML leaves no domain');
+    assert.deepEqual(qemuPids(root), []);
+    assert.deepEqual(fs.readdirSync(path.join(root, 'run', 'qemu')), []);
+  });
+
   it('createXML makes a transient domain that disappears when destroyed; undefine while running makes one', async () => {
     const t = await Domain.createXML(conn, smallDomain('trans1'));
     assert.equal(await t.isPersistent(), false);
