@@ -47,7 +47,8 @@ import {
   VIR_DOMAIN_XML_INACTIVE,
   VIR_DOMAIN_XML_SECURE,
 } from '../../constants';
-import type { DomainEvent, DomainEventListener, DomainRef, QemuMonitorEvent, QemuMonitorEventListener } from '../../driver';
+import type { DomainEvent, DomainRef } from '../../driver';
+import { DriverEventState } from '../event-state';
 import {
   VIR_ERR_INTERNAL_ERROR,
   VIR_ERR_NO_DOMAIN,
@@ -151,19 +152,18 @@ export function checkActive(obj: QemuDomainObj): void {
   if (!isActive(obj)) throw virError(VIR_ERR_OPERATION_INVALID, VIR_FROM_DOMAIN, 'domain is not running');
 }
 
-export class QemuDriverState {
+export class QemuDriverState extends DriverEventState {
   readonly domains = new Map<string, QemuDomainObj>();
   private readonly byName = new Map<string, QemuDomainObj>();
-  private readonly domainListeners = new Set<DomainEventListener>();
-  private readonly qemuListeners = new Set<QemuMonitorEventListener>();
   private nextID = 1;
-  private nextCallbackID = 0;
 
   constructor(
     readonly dirs: QemuDirs,
     readonly caps: QemuCaps,
     readonly privileged: boolean,
-  ) {}
+  ) {
+    super();
+  }
 
   // ---- loading ----
 
@@ -711,7 +711,7 @@ export class QemuDriverState {
 
   private onMonitorEvent(obj: QemuDomainObj, run: Runtime, ev: RawMonitorEvent): void {
     if (obj.run !== run) return;
-    this.emitQemu(obj, ev);
+    this.forwardQemuEvent(obj, ev);
     switch (ev.event) {
       case 'STOP':
         if (!run.starting) this.onStop(obj);
@@ -811,37 +811,22 @@ export class QemuDriverState {
 
   // ---- events out ----
 
-  allocateCallbackID(): number {
-    return this.nextCallbackID++;
-  }
-
-  subscribeDomainEvents(listener: DomainEventListener): () => void {
-    this.domainListeners.add(listener);
-    return () => this.domainListeners.delete(listener);
-  }
-
-  subscribeQemuEvents(listener: QemuMonitorEventListener): () => void {
-    this.qemuListeners.add(listener);
-    return () => this.qemuListeners.delete(listener);
-  }
-
   emit(ev: DomainEvent): void {
-    for (const l of this.domainListeners) l(ev);
+    this.emitDomain(ev);
   }
 
   emitLifecycle(obj: QemuDomainObj, event: number, detail: number): void {
     this.emit({ eventID: VIR_DOMAIN_EVENT_ID_LIFECYCLE, dom: this.refOf(obj), args: [event, detail] });
   }
 
-  private emitQemu(obj: QemuDomainObj, ev: RawMonitorEvent): void {
-    if (this.qemuListeners.size === 0) return;
-    const out: QemuMonitorEvent = {
+  private forwardQemuEvent(obj: QemuDomainObj, ev: RawMonitorEvent): void {
+    if (!this.hasQemuListeners()) return;
+    this.emitQemu({
       dom: this.refOf(obj),
       event: ev.event,
       seconds: ev.timestamp.seconds,
       micros: ev.timestamp.microseconds,
       details: ev.data === undefined ? null : JSON.stringify(ev.data),
-    };
-    for (const l of this.qemuListeners) l(out);
+    });
   }
 }

@@ -1,22 +1,13 @@
 // The argument checks the test driver's entry points make (libvirt's virCheckFlags and
 // virDomainObjUpdateModificationImpact), with libvirt's exact error fields.
 import { VirError, VIR_ERR_INVALID_ARG, VIR_ERR_OPERATION_INVALID, VIR_FROM_DOMAIN, VIR_FROM_TEST, virError } from '../../error';
+import { checkFlags as checkFlagsFrom } from '../../util/flags';
 import type { DomainObj } from './state';
 import { isActive } from './state';
 
-/** virCheckFlags: unknown bits fail as virReportInvalidArg reports them (str1 function, str2 'flags'). */
+/** virCheckFlags, reported from the test driver. */
 export function checkFlags(flags: number, allowed: number, fn: string): void {
-  const bad = (flags & ~allowed) >>> 0;
-  if (bad === 0) return;
-  throw new VirError({
-    code: VIR_ERR_INVALID_ARG,
-    domain: VIR_FROM_TEST,
-    message: `unsupported flags (0x${bad.toString(16)}) in function ${fn}`,
-    str1: fn,
-    str2: 'flags',
-    int1: 0,
-    int2: 0,
-  });
+  checkFlagsFrom(flags, allowed, fn, VIR_FROM_TEST);
 }
 
 /** virDomainObjCheckActive */

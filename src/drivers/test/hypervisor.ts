@@ -26,6 +26,7 @@ import {
   virError,
 } from '../../error';
 import { TEST_MAX_VCPUS, TEST_SYSINFO_XML, testCapabilitiesXML } from './capabilities';
+import { domainMatchesListFlags } from '../../util/flags';
 import { checkActive, checkFlags, definitionsFor, oneDefinition } from './checks';
 import { formatTestDomain, generateIfnames, parseTestDomain } from './domain-xml';
 import { validateDomainSchema } from './schema';
@@ -90,28 +91,18 @@ function applyLifecycleAction(obj: DomainObj, action: string): void {
 }
 
 function matchesListFlags(obj: DomainObj, flags: number): boolean {
-  const pair = (yes: number, no: number, value: boolean): boolean => {
-    const want = flags & (yes | no);
-    if (want === 0 || want === (yes | no)) return true;
-    return want === yes ? value : !value;
-  };
-  if (!pair(1, 2, isActive(obj))) return false;
-  if (!pair(4, 8, obj.persistent)) return false;
-  const stateBits = flags & (16 | 32 | 64 | 128);
-  if (stateBits !== 0) {
-    const s = obj.state;
-    const ok =
-      ((stateBits & 16) !== 0 && s === VIR_DOMAIN_RUNNING) ||
-      ((stateBits & 32) !== 0 && s === VIR_DOMAIN_PAUSED) ||
-      ((stateBits & 64) !== 0 && s === VIR_DOMAIN_SHUTOFF) ||
-      ((stateBits & 128) !== 0 && s !== VIR_DOMAIN_RUNNING && s !== VIR_DOMAIN_PAUSED && s !== VIR_DOMAIN_SHUTOFF);
-    if (!ok) return false;
-  }
-  if (!pair(256, 512, obj.hasManagedSave)) return false;
-  if (!pair(1024, 2048, obj.autostart)) return false;
-  if (!pair(4096, 8192, false)) return false;
-  if (!pair(16384, 32768, false)) return false;
-  return true;
+  return domainMatchesListFlags(
+    {
+      active: isActive(obj),
+      persistent: obj.persistent,
+      state: obj.state,
+      managedSave: obj.hasManagedSave,
+      autostart: obj.autostart,
+      snapshots: false,
+      checkpoints: false,
+    },
+    flags,
+  );
 }
 
 export function testHypervisorDriver(state: TestDriverState, onClose: () => void): HypervisorDriver {

@@ -1,6 +1,7 @@
 // The test driver's in-memory state (libvirt's testDriver): the node's domains, networks and node
 // devices, its host description, the next domain id and the event subscribers. test:///default
 // shares one of these per process; each test:///path connection gets its own.
+import { DriverEventState } from '../event-state';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { DomainDef } from '../../conf/domain-def';
@@ -8,7 +9,7 @@ import { networkDefFromElement, type NetworkDef } from '../../conf/network';
 import { nodeDeviceDefFromElement, type NodeDeviceDef } from '../../conf/node-device';
 import { attr, child, children, parseXML, textOf, type XmlElement } from '../../conf/xml';
 import { VIR_DOMAIN_RUNNING, VIR_DOMAIN_SHUTOFF } from '../../constants';
-import type { DomainEvent, DomainEventListener, DomainRef, NetworkEvent, NetworkEventListener, NodeInfo } from '../../driver';
+import type { DomainRef, NodeInfo } from '../../driver';
 import {
   VIR_ERR_INTERNAL_ERROR,
   VIR_ERR_NO_DOMAIN,
@@ -46,7 +47,7 @@ export interface NetworkObj {
   autostart: boolean;
 }
 
-export class TestDriverState {
+export class TestDriverState extends DriverEventState {
   nodeInfo: NodeInfo = { ...DEFAULT_NODE_INFO };
   cells: TestCell[] = [];
   /** Insertion order; libvirt's hash order is random per process, so any fixed order is as good. */
@@ -55,9 +56,6 @@ export class TestDriverState {
   readonly networks = new Map<string, NetworkObj>();
   readonly devices = new Map<string, NodeDeviceDef>();
   private nextDomID = 1;
-  private nextCallbackID = 0;
-  private readonly domainListeners = new Set<DomainEventListener>();
-  private readonly networkListeners = new Set<NetworkEventListener>();
 
   // ---- domains ----
 
@@ -202,31 +200,14 @@ export class TestDriverState {
 
   // ---- events ----
 
-  /** Callback ids come from the driver's event state, shared by all its connections, from 0. */
-  allocateCallbackID(): number {
-    return this.nextCallbackID++;
-  }
-
-  subscribeDomainEvents(listener: DomainEventListener): () => void {
-    this.domainListeners.add(listener);
-    return () => this.domainListeners.delete(listener);
-  }
-
-  subscribeNetworkEvents(listener: NetworkEventListener): () => void {
-    this.networkListeners.add(listener);
-    return () => this.networkListeners.delete(listener);
-  }
-
   emitDomainLifecycle(obj: DomainObj, event: number, detail: number, id = obj.id): void {
-    if (this.domainListeners.size === 0) return;
-    const ev: DomainEvent = { eventID: 0, dom: { name: obj.def.name, uuid: obj.def.uuid, id }, args: [event, detail] };
-    for (const l of this.domainListeners) l(ev);
+    if (!this.hasDomainListeners()) return;
+    this.emitDomain({ eventID: 0, dom: { name: obj.def.name, uuid: obj.def.uuid, id }, args: [event, detail] });
   }
 
   emitNetworkLifecycle(def: NetworkDef, event: number, detail = 0): void {
-    if (this.networkListeners.size === 0) return;
-    const ev: NetworkEvent = { eventID: 0, net: { name: def.name, uuid: def.uuid }, args: [event, detail] };
-    for (const l of this.networkListeners) l(ev);
+    if (!this.hasNetworkListeners()) return;
+    this.emitNetwork({ eventID: 0, net: { name: def.name, uuid: def.uuid }, args: [event, detail] });
   }
 }
 
