@@ -186,6 +186,24 @@ export class QemuDriverState extends DriverEventState {
     for (const file of (await fsp.readdir(this.dirs.stateDir)).sort()) {
       if (file.endsWith('.status')) await this.reconnect(path.join(this.dirs.stateDir, file));
     }
+    await this.autostart();
+  }
+
+  /**
+   * qemuAutostartDomains, done once per state directory as libvirt's virDriverShouldAutostart
+   * does (a marker file; /run is empty after a host boot): autostart domains that are not
+   * running start. One that fails to start is left shut off, as libvirt logs and goes on.
+   */
+  private async autostart(): Promise<void> {
+    try {
+      await fsp.writeFile(path.join(this.dirs.stateDir, 'autostarted'), '', { flag: 'wx' });
+    } catch {
+      return; // done before
+    }
+    for (const obj of [...this.domains.values()]) {
+      if (!obj.autostart || isActive(obj)) continue;
+      await this.runJob(obj, () => this.start(obj, false)).catch(() => {});
+    }
   }
 
   private readStatus(file: string): StatusFile | null {

@@ -104,6 +104,11 @@ class EventLog {
   }
 }
 
+/** The per-domain files of the state directory (status files, locks), without the autostart marker. */
+function runFiles(root: string): string[] {
+  return fs.readdirSync(path.join(root, 'run', 'qemu')).filter((f) => f !== 'autostarted');
+}
+
 function openFds(): number {
   return fs.readdirSync('/proc/self/fd').length;
 }
@@ -278,7 +283,7 @@ describe('drivers/qemu: domain lifecycle on the real QEMU', function () {
     assert.match(lines[lines.length - 2], /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\+0000: shutting down, reason=destroyed$/);
 
     assert.ok(!fs.existsSync(domainDir), 'domain directory removed');
-    assert.deepEqual(fs.readdirSync(path.join(root, 'run', 'qemu')), [], 'no status or lock file left');
+    assert.deepEqual(runFiles(root), [], 'no status or lock file left');
     assert.deepEqual(qemuPids(root), []);
     const notRunning = await rejection(dom.destroy());
     assert.equal(notRunning.code, 55);
@@ -297,7 +302,7 @@ describe('drivers/qemu: domain lifecycle on the real QEMU', function () {
     // transient: gone with its process
     const err = await rejection(dom.getState());
     assert.equal(err.code, 42);
-    assert.deepEqual(fs.readdirSync(path.join(root, 'run', 'qemu')), []);
+    assert.deepEqual(runFiles(root), []);
   });
 
   it('a start QEMU refuses fails with its message and leaves nothing behind', async () => {
@@ -313,7 +318,7 @@ describe('drivers/qemu: domain lifecycle on the real QEMU', function () {
     assert.deepEqual(await dom.getState(), { state: VIR_DOMAIN_SHUTOFF, reason: 0 });
     assert.equal(dom.getID(), -1);
     assert.deepEqual(qemuPids(root), []);
-    assert.deepEqual(fs.readdirSync(path.join(root, 'run', 'qemu')), []);
+    assert.deepEqual(runFiles(root), []);
     assert.deepEqual(fs.readdirSync(path.join(root, 'lib', 'qemu')).filter((d) => d.includes('fail1')), []);
     assert.equal(openFds(), fdsBefore);
     const log = fs.readFileSync(path.join(root, 'log', 'qemu', 'fail1.log'), 'utf8');
@@ -335,7 +340,7 @@ describe('drivers/qemu: domain lifecycle on the real QEMU', function () {
     );
     assert.equal((await rejection(Domain.lookupByName(conn, 'fail2'))).code, 42, 'a failed createXML leaves no domain');
     assert.deepEqual(qemuPids(root), []);
-    assert.deepEqual(fs.readdirSync(path.join(root, 'run', 'qemu')), []);
+    assert.deepEqual(runFiles(root), []);
   });
 
   it('createXML makes a transient domain that disappears when destroyed; undefine while running makes one', async () => {
@@ -429,6 +434,29 @@ describe('drivers/qemu: domain lifecycle on the real QEMU', function () {
     assert.ok((await left1.getInfo()).cpuTime > 0n);
     await left1.destroy();
     for (const d of [left1, left2]) await d.undefine();
+  });
+
+  it('autostart domains start when a state directory is first opened, once', async () => {
+    const other = fs.mkdtempSync(path.join(os.tmpdir(), 'vn-auto-'));
+    try {
+      const xml = smallDomain('auto1');
+      fs.mkdirSync(path.join(other, 'etc', 'qemu', 'autostart'), { recursive: true });
+      fs.writeFileSync(path.join(other, 'etc', 'qemu', 'auto1.xml'), xml);
+      fs.symlinkSync(path.join(other, 'etc', 'qemu', 'auto1.xml'), path.join(other, 'etc', 'qemu', 'autostart', 'auto1.xml'));
+      let c = await Connect.open(`qemu:///embed?root=${other}`);
+      const dom = await Domain.lookupByName(c, 'auto1');
+      assert.deepEqual(await dom.getState(), { state: VIR_DOMAIN_RUNNING, reason: 1 });
+      assert.equal(await dom.getAutostart(), true);
+      await dom.destroy();
+      await c.close();
+      // Opened again (same "boot"): not started a second time.
+      c = await Connect.open(`qemu:///embed?root=${other}`);
+      assert.equal(await (await Domain.lookupByName(c, 'auto1')).isActive(), false);
+      await c.close();
+    } finally {
+      for (const pid of qemuPids(other)) process.kill(pid, 'SIGKILL');
+      fs.rmSync(other, { recursive: true, force: true });
+    }
   });
 
   it('does not leak file descriptors over 50 start/destroy cycles', async function () {
