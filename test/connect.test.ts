@@ -9,7 +9,6 @@ import {
   Domain,
   Network,
   NodeDevice,
-  VirError,
   registerConnectDriver,
   VIR_DOMAIN_XML_SECURE,
   VIR_ERR_INVALID_CONN,
@@ -23,6 +22,7 @@ import {
 } from '../src';
 import type { ConnectDriver, DriverSet } from '../src/driver';
 import { PYTHON_ERROR_FIELDS, errorFields, requirePythonLibvirt, runPythonJSON } from './support/python-libvirt';
+import { rejection } from './support/rejection';
 
 const SCHEME = 'virtnodefake';
 const URI = `${SCHEME}:///default`;
@@ -74,15 +74,6 @@ const fakeDriver: ConnectDriver = {
   },
 };
 
-async function rejection(promise: Promise<unknown>): Promise<VirError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof VirError, `rejected with ${String(err)}, not a VirError`);
-    return err;
-  }
-  assert.fail('resolved where libvirt fails');
-}
 
 const fieldsOf = errorFields;
 

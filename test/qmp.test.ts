@@ -21,6 +21,7 @@ import {
   VirError,
 } from '../src/error';
 import { native } from '../src/native';
+import { rejection } from './support/rejection';
 
 const QEMU = 'qemu-system-x86_64';
 setFlagsFromString('--expose-gc'); // for the finalizer test: runInNewContext('gc') then works
@@ -76,15 +77,6 @@ function openFdCount(): number {
   return fs.readdirSync('/proc/self/fd').length;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<VirError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof VirError, `expected a VirError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the promise to reject');
-}
 
 after(() => {
   for (const proc of started) proc.kill('SIGKILL');

@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Connect } from '../../../src/connect';
-import { VirError } from '../../../src/error';
 import { bin, cleanEnv, ensureBuilt, run } from '../../cli/harness';
+import { QEMU, skipWithoutQemu } from '../../support/qemu';
+import { rejection } from '../../support/rejection';
 
-const QEMU = '/usr/bin/qemu-system-x86_64';
 
 /** A q35 guest whose virtio NIC is the persistent half of a failover pair. */
 function teamingDomain(model = 'virtio'): string {
@@ -38,15 +38,6 @@ function teamingDomain(model = 'virtio'): string {
 `;
 }
 
-async function rejection(p: Promise<unknown>): Promise<VirError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof VirError, `expected a VirError, got ${String(e)}`);
-    return e;
-  }
-  assert.fail('expected the call to fail');
-}
 
 describe('drivers/qemu: qemu:/// connections', function () {
   this.timeout(120_000);
@@ -54,10 +45,7 @@ describe('drivers/qemu: qemu:/// connections', function () {
   let conn: Connect;
 
   before(async function () {
-    if (!fs.existsSync(QEMU)) {
-      console.log(`      (skipped: ${QEMU} missing; install the Debian package qemu-system-x86)`);
-      this.skip();
-    }
+    skipWithoutQemu(this);
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'virtnode-qemu-connect-'));
     conn = await Connect.open(`qemu:///embed?root=${root}`);
   });

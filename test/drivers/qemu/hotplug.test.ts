@@ -12,22 +12,13 @@ import { Connect } from '../../../src/connect';
 import { VIR_DOMAIN_EVENT_ID_DEVICE_ADDED, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, VIR_DOMAIN_EVENT_ID_REBOOT } from '../../../src/constants';
 import { Domain } from '../../../src/domain';
 import { QemuMonitor } from '../../../src/drivers/qemu/monitor';
-import { VirError } from '../../../src/error';
 import { QtestGuest } from '../../support/qtest-guest';
+import { QEMU, skipWithoutQemu } from '../../support/qemu';
+import { rejection } from '../../support/rejection';
 
-const QEMU = '/usr/bin/qemu-system-x86_64';
 const AFFECT_LIVE = 1;
 const AFFECT_CONFIG = 2;
 
-async function rejection(p: Promise<unknown>): Promise<VirError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof VirError, `expected a VirError, got ${String(e)}`);
-    return e;
-  }
-  assert.fail('expected the call to fail');
-}
 
 /** A q35 TCG guest with free root ports, a qtest guest stand-in and a second monitor for it. */
 function guestDomain(name: string, guest: QtestGuest, monitorPath: string, devices = ''): string {
@@ -74,10 +65,7 @@ describe('drivers/qemu: hotplug and guest power with a stand-in guest on the rea
   let conn: Connect;
 
   before(async function () {
-    if (!fs.existsSync(QEMU)) {
-      console.log(`      (skipped: ${QEMU} missing; install the Debian package qemu-system-x86)`);
-      this.skip();
-    }
+    skipWithoutQemu(this);
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'vn-hp-'));
     conn = await Connect.open(`qemu:///embed?root=${root}`);
   });

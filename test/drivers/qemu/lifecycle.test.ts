@@ -16,20 +16,10 @@ import {
   VIR_DOMAIN_SHUTOFF,
 } from '../../../src/constants';
 import { Domain } from '../../../src/domain';
-import { VirError } from '../../../src/error';
+import { QEMU, skipWithoutQemu, virtType } from '../../support/qemu';
+import { rejection } from '../../support/rejection';
 
-const QEMU = '/usr/bin/qemu-system-x86_64';
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
-
-/** KVM when the kernel lets us open it, else TCG. */
-function virtType(): 'kvm' | 'qemu' {
-  try {
-    fs.closeSync(fs.openSync('/dev/kvm', 'r+'));
-    return 'kvm';
-  } catch {
-    return 'qemu';
-  }
-}
 
 /** A small q35 guest: virtio NIC, serial pty, optionally a qcow2 disk and extra XML. */
 export function smallDomain(name: string, opts: { disk?: string; extra?: string; uuid?: string } = {}): string {
@@ -60,15 +50,6 @@ export function smallDomain(name: string, opts: { disk?: string; extra?: string;
 </domain>`;
 }
 
-async function rejection(p: Promise<unknown>): Promise<VirError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof VirError, `expected a VirError, got ${String(e)}`);
-    return e;
-  }
-  assert.fail('expected the call to fail');
-}
 
 interface Lifecycle {
   dom: string;
@@ -158,10 +139,7 @@ describe('drivers/qemu: domain lifecycle on the real QEMU', function () {
   let events: EventLog;
 
   before(async function () {
-    if (!fs.existsSync(QEMU)) {
-      console.log(`      (skipped: ${QEMU} missing; install the Debian package qemu-system-x86)`);
-      this.skip();
-    }
+    skipWithoutQemu(this);
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'vn-life-'));
     conn = await Connect.open(`qemu:///embed?root=${root}`);
     events = new EventLog(conn);
