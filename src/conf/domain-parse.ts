@@ -82,6 +82,11 @@ export interface DomainXMLOptions {
    * their declaration. Undefined keeps every namespace.
    */
   xmlNamespaces?: readonly string[];
+  /**
+   * the source of the UUIDs the parser makes up (a missing <uuid>, an empty <genid>); random
+   * version-4 UUIDs by default. libvirt's tests mock the random bytes to get fixed ones.
+   */
+  generateUUID?(): string;
 }
 
 interface Ctx {
@@ -1185,7 +1190,7 @@ export function parseDomainElement(root: XmlElement, opts: DomainXMLOptions = {}
   const uuidText = childString(root, 'uuid');
   let uuid: string;
   if (uuidText === undefined) {
-    uuid = generateUUID();
+    uuid = (opts.generateUUID ?? generateUUID)();
   } else {
     const parsed = parseUUID(uuidText);
     if (parsed === null) internalError('malformed uuid element');
@@ -1219,7 +1224,7 @@ export function parseDomainElement(root: XmlElement, opts: DomainXMLOptions = {}
   const genid = child(root, 'genid');
   if (genid) {
     const text = textOf(genid)!.trim();
-    if (text === '') def.genid = generateUUID();
+    if (text === '') def.genid = (opts.generateUUID ?? generateUUID)();
     else {
       const g = parseUUID(text);
       if (g === null) internalError('malformed genid element');

@@ -10,6 +10,7 @@ import { buildCommandLine } from '../drivers/qemu/command';
 import type { QemuDriverConfig } from '../drivers/qemu/config';
 import { qemuParseDomainXML } from '../drivers/qemu/postparse';
 import { capsFromRepliesFile } from '../drivers/qemu/replies';
+import { uuidFromBytes } from '../util/uuid';
 
 /** VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE, the flags of libvirt's xml2xml inactive test. */
 const XML_SECURE_INACTIVE = 1 | 2;
@@ -56,14 +57,34 @@ const TEST_SECRETS = {
   lookup: () => Buffer.from('AQCVn5hO6HzFAhAAq0NCv8jtJcIcE+HOBlMQ1A'),
 };
 
+/**
+ * virUUIDGenerate under libvirt's mocked random source: the bytes 0..15, with the version-4 and
+ * RFC 4122 variant bits set, i.e. 00010203-0405-4607-8809-0a0b0c0d0e0f.
+ */
+function testUUID(): string {
+  const bytes = Buffer.from(Array.from({ length: 16 }, (_, i) => i));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  return uuidFromBytes(bytes);
+}
+
 /** The hugetlbfs mounts of libvirt's test driver config (2 MiB default pages, and 1 GiB pages). */
 const TEST_HUGETLBFS = [
   { mount: '/dev/hugepages2M', sizeKiB: 2048, isDefault: true },
   { mount: '/dev/hugepages1G', sizeKiB: 1048576 },
 ];
 
-/** The qemu.conf of libvirt's test driver (qemuTestDriverInit): SPICE TLS on, default cert dirs. */
-const TEST_CONFIG: QemuDriverConfig = { libDir: '/tmp/lib', spiceTLS: true };
+/**
+ * The qemu.conf of libvirt's test driver (qemuTestDriverInit): SPICE TLS on, default cert dirs
+ * but NBD's, which has a comma to check the escaping; the unprivileged driver's state directory
+ * lies under a deliberately bogus XDG_RUNTIME_DIR.
+ */
+const TEST_CONFIG: QemuDriverConfig = {
+  libDir: '/tmp/lib',
+  spiceTLS: true,
+  nbdTLSx509certdir: '/etc/pki/libvirt-nbd/dummy,path',
+  passtStateDir: '/bad-test-used-env-xdg-runtime-dir/libvirt/qemu/run/passt',
+};
 
 const SASL = { vncSASL: true, vncSASLdir: '/root/.sasl2' };
 /**
@@ -80,6 +101,7 @@ const CASE_CONFIG: Record<string, QemuDriverConfig> = {
   'serial-tcp-tlsx509-chardev-verify': { chardevTLS: true, chardevTLSx509verify: true },
   'serial-tcp-tlsx509-chardev-notls': { chardevTLS: true },
   'serial-tcp-tlsx509-secret-chardev': { chardevTLS: true, chardevTLSx509secretUUID: '6fd3f62d-9fe7-4a4e-a869-7acd6376d8ea' },
+  'disk-network-tlsx509-nbd': { nbdTLSx509secretUUID: '6fd3f62d-9fe7-4a4e-a869-7acd6376d8ea' },
   'audio-default-sdl': { audioEnv: { QEMU_AUDIO_DRV: 'sdl', SDL_AUDIODRIVER: 'esd' } },
   'audio-default-vnc': { vncAllowHostAudio: true, audioEnv: { QEMU_AUDIO_DRV: 'alsa' } },
   'audio-default-nographics': { nogfxAllowHostAudio: true, audioEnv: { QEMU_AUDIO_DRV: 'alsa' } },
@@ -94,14 +116,14 @@ export function testConfigFor(name?: string): QemuDriverConfig {
 /** xml2argv: the command line libvirt's test harness would produce, rendered with line breaks. */
 export function xml2argv(xml: string, caps: QemuCaps, name?: string): string {
   const config = testConfigFor(name);
-  const def = qemuParseDomainXML(xml, caps, undefined, config);
+  const def = qemuParseDomainXML(xml, caps, undefined, config, testUUID);
   return buildCommandLine(def, caps, {
-    config, monitorFd: 1729, passedSocketFd: 1729, passedFileFdBase: 1750, vhostVsockFd: 6789, vsockAutoCid: 42, openVdpaDevice: () => 1732, openTap: () => 3, openVhostNet: () => 44, secrets: TEST_SECRETS, drmRenderNode: '/dev/dri/foo', id: -1, hugetlbfs: TEST_HUGETLBFS, tpmEmulatorSocket: '/dev/test', tpmPassthroughFds: [1730, 1731], memoryBackingDir: '/var/lib/libvirt/qemu/ram' }).toString({ linebreaks: true }) + '\n';
+    config, monitorFd: 1729, passedSocketFd: 1729, passedFileFdBase: 1750, vhostVsockFd: 6789, vsockAutoCid: 42, openVdpaDevice: () => 1732, openTap: () => 3, openVhostNet: () => 44, scsiGenericName: () => 'sg0', openVhostScsi: () => 3, secrets: TEST_SECRETS, drmRenderNode: '/dev/dri/foo', id: -1, hugetlbfs: TEST_HUGETLBFS, tpmEmulatorSocket: '/dev/test', tpmPassthroughFds: [1730, 1731], memoryBackingDir: '/var/lib/libvirt/qemu/ram' }).toString({ linebreaks: true }) + '\n';
 }
 
 /** xml2xml: the inactive XML after the QEMU post-parse step. */
 export function xml2xml(xml: string, caps: QemuCaps, name?: string): string {
-  const def = qemuParseDomainXML(xml, caps, undefined, testConfigFor(name));
+  const def = qemuParseDomainXML(xml, caps, undefined, testConfigFor(name), testUUID);
   return formatDomainXML(def, XML_SECURE_INACTIVE);
 }
 

@@ -14,20 +14,26 @@ import type {
   NetDef,
   SimpleDeviceDef,
 } from '../../conf/domain';
+import { diskNameToIndex } from '../../conf/domain-parse';
 import { attr, child, children, textOf, type XmlElement } from '../../conf/xml';
 import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU, virError } from '../../error';
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { Command } from '../../util/command';
 import { formatPciAddress } from '../../util/pci';
-import type { QemuCaps } from './capabilities';
+import { QemuCaps } from './capabilities';
 import { buildChardevArg, type ChardevBackend } from './chardev';
 import { cellKiB, checkMemorySupported, legacyNumaMem, initialMemoryKiB, memoryDeviceArgs, numaCellObjects, numaCellsOf, systemMemoryObjects, type HugetlbfsMount, type MemoryEnv } from './memory';
-import { DEFAULT_CHARDEV_TLS_DIR, DEFAULT_SPICE_TLS_DIR, DEFAULT_VNC_TLS_DIR, type QemuDriverConfig } from './config';
+import { DEFAULT_CHARDEV_TLS_DIR, DEFAULT_NBD_TLS_DIR, DEFAULT_SPICE_TLS_DIR, DEFAULT_VNC_TLS_DIR, type QemuDriverConfig } from './config';
 import { parseMemoryKiB, parseScaledBytes } from '../../conf/units';
 import { escapeOptionValue } from './props';
 import { assignUsbPorts, isI440fx, isQ35, modelOf, qemuAssignDeviceAliases, simpleAttr } from './postparse';
 
 export interface BuildCommandLineOptions {
+  /**
+   * The caller drops the definition after this call (domxml-to-native): the aliases assigned for
+   * the command line are left on its devices instead of being taken off again.
+   */
+  scratchDefinition?: boolean;
   /** The domain's private directory (HOME, XDG dirs, master key); libvirt's tests use /tmp/lib/domain--1-<name>. */
   libDir?: string;
   /** The domain id (-1 when the domain is not running, as in libvirt's tests). */
@@ -51,6 +57,14 @@ export interface BuildCommandLineOptions {
   vhostVsockFd?: number;
   /** Creates (and plugs) the tap device of an ethernet/bridge interface, returning its fd (libvirt's tests: 3). */
   openTap?: (net: NetDef) => number;
+  /**
+   * The SCSI generic node (e.g. 'sg3') of a host SCSI device, found under
+   * /sys/bus/scsi/devices/<host>:<bus>:<target>:<unit>/scsi_generic (libvirt's tests: always 'sg0').
+   * Unset: <hostdev type='scsi'> on an adapter is refused.
+   */
+  scsiGenericName?: (adapter: string, bus: number, target: number, unit: number) => string;
+  /** Opens /dev/vhost-scsi for a <hostdev type='scsi_host'>, returning the fd (libvirt's tests: 3). */
+  openVhostScsi?: () => number;
   /** Opens /dev/vhost-net for a virtio NIC on a tap, returning the fd (libvirt's tests: 44). */
   openVhostNet?: (net: NetDef) => number;
   /** Opens a vhost-vdpa device for an <interface type='vdpa'> and returns the fd (libvirt's tests: 1732). */
@@ -130,6 +144,144 @@ export function qemuNamespaceCommandline(def: DomainDef): { args: string[]; env:
   return { args, env };
 }
 
+/** One <qemu:property> of a <qemu:frontend> override: a value to set, or undefined to remove. */
+type FrontendOverride = [name: string, value: string | number | boolean | undefined];
+
+/** The rest of the QEMU namespace (qemuDomainXmlNsDef): capability edits, device overrides, -compat. */
+interface QemuNamespaceSettings {
+  capsAdd: string[];
+  capsDel: string[];
+  /** <qemu:override><qemu:device alias=...><qemu:frontend>: property edits per device alias, in order. */
+  frontend: Map<string, FrontendOverride[]>;
+  /** <qemu:deprecation behavior=...>: none, omit, reject or crash. */
+  deprecation?: string;
+}
+
+const DEPRECATION_BEHAVIORS = new Set(['none', 'omit', 'reject', 'crash']);
+
+function namespaceUnsupported(what: string): never {
+  throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `QEMU namespace ${what} is not supported yet`);
+}
+
+/** A <qemu:property type=... value=...> as its JSON value (qemuDomainDefNamespaceParseOverrideProperties). */
+function frontendPropertyValue(el: XmlElement): FrontendOverride {
+  const name = el.attrs.get('name');
+  const type = el.attrs.get('type');
+  const value = el.attrs.get('value');
+  if (name === undefined) throw virError(VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU, "missing 'name' attribute for qemu:property");
+  if (type === 'remove') return [name, undefined];
+  if (value === undefined) throw virError(VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU, "missing 'value' attribute for 'qemu:property'");
+  const invalid = (): never => {
+    throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `invalid value '${value}' for qemu:property '${name}' of type '${type}'`);
+  };
+  switch (type) {
+    case 'string':
+      return [name, value];
+    case 'signed':
+      return /^-?[0-9]+$/.test(value) ? [name, Number(value)] : invalid();
+    case 'unsigned':
+      return /^[0-9]+$/.test(value) ? [name, Number(value)] : invalid();
+    case 'bool':
+      return value === 'true' || value === 'false' ? [name, value === 'true'] : invalid();
+    default:
+      return namespaceUnsupported(`property type '${type}'`);
+  }
+}
+
+/** <qemu:capabilities>, <qemu:override> and <qemu:deprecation> of a definition. */
+function qemuNamespaceSettings(def: DomainDef): QemuNamespaceSettings {
+  const settings: QemuNamespaceSettings = { capsAdd: [], capsDel: [], frontend: new Map() };
+  if (def.namespaced.length === 0) return settings;
+  const prefixes = new Set(def.namespaces.filter(([, uri]) => uri === QEMU_NAMESPACE_URI).map(([k]) => k.replace(/^xmlns:/, '')));
+  for (const el of def.namespaced) {
+    const [prefix, local] = el.name.split(':');
+    if (!prefixes.has(prefix)) continue;
+    const kids = children(el).map((k) => [k.name.slice(prefix.length + 1), k] as const);
+    if (local === 'capabilities') {
+      for (const [what, k] of kids) {
+        const cap = k.attrs.get('capability');
+        if ((what !== 'add' && what !== 'del') || cap === undefined) namespaceUnsupported(`capabilities element <${k.name}>`);
+        (what === 'add' ? settings.capsAdd : settings.capsDel).push(cap);
+      }
+    } else if (local === 'override') {
+      for (const [what, dev] of kids) {
+        const alias = dev.attrs.get('alias');
+        if (what !== 'device' || alias === undefined) namespaceUnsupported(`override element <${dev.name}>`);
+        for (const k of children(dev)) {
+          if (k.name !== `${prefix}:frontend`) namespaceUnsupported(`override element <${k.name}>`);
+          const edits = settings.frontend.get(alias) ?? [];
+          for (const p of children(k)) {
+            if (p.name !== `${prefix}:property`) namespaceUnsupported(`override element <${p.name}>`);
+            edits.push(frontendPropertyValue(p));
+          }
+          settings.frontend.set(alias, edits);
+        }
+      }
+    } else if (local === 'deprecation') {
+      const behavior = el.attrs.get('behavior');
+      if (behavior === undefined || !DEPRECATION_BEHAVIORS.has(behavior)) namespaceUnsupported(`deprecation behavior '${behavior ?? ''}'`);
+      settings.deprecation = behavior;
+    } else if (local !== 'commandline') {
+      namespaceUnsupported(`element <${el.name}>`);
+    }
+  }
+  return settings;
+}
+
+/** qemuProcessPrepareQEMUCaps: the binary's capabilities with the definition's <qemu:capabilities> edits. */
+function capsWithNamespaceEdits(caps: QemuCaps, ns: QemuNamespaceSettings): QemuCaps {
+  if (ns.capsAdd.length === 0 && ns.capsDel.length === 0) return caps;
+  const flags = new Set(caps.flags);
+  for (const f of ns.capsAdd) flags.add(f);
+  for (const f of ns.capsDel) flags.delete(f);
+  return new QemuCaps({ ...caps.data, flags: [...flags] });
+}
+
+/** qemuBuildDeviceCommandlineHandleOverrides: each edit replaces (or removes) the property, set ones go last. */
+function applyFrontendOverrides(props: Props, edits: FrontendOverride[]): Props {
+  let out = props;
+  for (const [name, value] of edits) {
+    out = out.filter(([k]) => k !== name);
+    if (value !== undefined) out.push([name, value]);
+  }
+  return out;
+}
+
+/** <launchSecurity type='sev'>: the sev-guest object's settings, or undefined for anything else. */
+function sevSettings(el: XmlElement): Props | undefined {
+  const text = (name: string): string | undefined => textOf(child(el, name) ?? undefined)?.trim();
+  const kernelHashes = attr(el, 'kernelHashes');
+  const known = ['cbitpos', 'reducedPhysBits', 'policy', 'dhCert', 'session'];
+  const cbitpos = Number(text('cbitpos'));
+  const reduced = Number(text('reducedPhysBits'));
+  const policy = Number(text('policy'));
+  const attrsOk = [...el.attrs].every(([k, v]) => (k === 'type' && v === 'sev') || (k === 'kernelHashes' && (v === 'yes' || v === 'no')));
+  if (!attrsOk || attr(el, 'type') !== 'sev' || children(el).some((c) => !known.includes(c.name)) || ![cbitpos, reduced, policy].every(Number.isInteger)) return undefined;
+  return [
+    ['cbitpos', cbitpos], ['reduced-phys-bits', reduced], ['policy', policy],
+    ['kernel-hashes', kernelHashes === undefined ? undefined : kernelHashes === 'yes'],
+  ];
+}
+
+/** qemuBuildSEVCommandLine: the sev-guest object; the certificate and session blobs are files in the domain's directory. */
+function buildLaunchSecurity(b: Builder): void {
+  const el = b.def.launchSecurity;
+  const sev = el && sevSettings(el);
+  if (!el || !sev) return;
+  const files: Props = [
+    ['dh-cert-file', child(el, 'dhCert') ? `${b.opts.libDir}/dh_cert.base64` : undefined],
+    ['session-file', child(el, 'session') ? `${b.opts.libDir}/session.base64` : undefined],
+  ];
+  b.object([['qom-type', 'sev-guest'], ['id', 'lsec0'], ...sev.slice(0, 3), ...files, ...sev.slice(3)]);
+}
+
+/** qemuBuildCompatDeprecatedCommandLine: how QEMU treats deprecated interfaces (-compat). */
+function buildCompatDeprecated(b: Builder, behavior: string | undefined): void {
+  if (behavior === undefined || behavior === 'none' || !b.caps.has('compat-deprecated')) return;
+  const input = behavior === 'reject' || behavior === 'crash' ? behavior : undefined;
+  b.add('-compat', propsJSON([['deprecated-output', 'hide'], ['deprecated-input', input]]));
+}
+
 type Props = Array<[string, unknown]>;
 
 /** One option value: the JSON form or QEMU's key=value form, from ordered properties. */
@@ -166,9 +318,26 @@ function propsJSON(props: Props): string {
       JSON_KEYS.set(k, key);
     }
     out += key;
-    out += typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)) || v instanceof RawJSON ? String(v) : JSON.stringify(v);
+    out +=
+      typeof v === 'string'
+        ? jsonString(v)
+        : typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)) || v instanceof RawJSON
+          ? String(v)
+          : JSON.stringify(v);
   }
   return `${out}}`;
+}
+
+/**
+ * JSON.stringify of a string: quoted as it is when nothing in it needs escaping (quotes,
+ * backslashes, controls, surrogates), which is every property value of an ordinary guest.
+ */
+function jsonString(v: string): string {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(v);
+  }
+  return `"${v}"`;
 }
 
 /** A value written into JSON as it is: a number beyond a double's precision (a disk's wwn). */
@@ -190,6 +359,8 @@ class Builder {
   readonly jsonObject: boolean;
   private fdSets = 0;
   private bootIndexes = new Map<DeviceInfo, number>();
+  /** <qemu:override> property edits per device alias. */
+  frontendOverrides = new Map<string, FrontendOverride[]>();
 
   constructor(
     readonly def: DomainDef,
@@ -257,6 +428,11 @@ class Builder {
   }
 
   device(props: Props): void {
+    if (this.frontendOverrides.size > 0) {
+      const id = props.find(([k]) => k === 'id')?.[1];
+      const edits = typeof id === 'string' ? this.frontendOverrides.get(id) : undefined;
+      if (edits) props = applyFrontendOverrides(props, edits);
+    }
     this.add('-device', renderProps(props, this.jsonDevice, 'driver'));
   }
 
@@ -333,7 +509,7 @@ class Builder {
    */
   allocNodeIndexes(): Map<DiskDef, number> {
     const out = new Map<DiskDef, number>();
-    const disks = this.def.devices.disks.filter((d) => this.diskHasSource(d));
+    const disks = this.def.devices.disks.filter((d) => this.diskHasBlockdev(d));
     const known = this.opts.diskNodeIndexes;
     if (known && known.size > 0) {
       // A running domain: its disks keep their nodes; a hot-added one gets the next free index.
@@ -364,8 +540,14 @@ class Builder {
 
   diskHasSource(disk: DiskDef): boolean {
     if (!disk.source) return false;
+    if (disk.type === 'nvme') return true;
     const s = disk.source.attrs;
     return s.some(([k]) => k === 'file' || k === 'dev' || k === 'dir' || k === 'name' || k === 'protocol');
+  }
+
+  /** Whether a disk's images are -blockdev nodes: SD cards still go through a legacy -drive. */
+  diskHasBlockdev(disk: DiskDef): boolean {
+    return disk.target.bus !== 'sd' && this.diskHasSource(disk);
   }
 }
 
@@ -404,19 +586,49 @@ function genericAttr(g: { attrs: Array<[string, string]> } | undefined, name: st
 // Machine, CPU, memory, SMP
 
 /** The firmware image and its variable store as pflash block nodes (qemuBuildPflashBlockdevCommandLine). */
-function pflashImages(def: DomainDef): Array<{ path: string; readonly: boolean }> {
+/** A pflash image: a local file, or (the variable store only) a network <source>. */
+interface PflashImage {
+  path?: string;
+  network?: XmlElement;
+  readonly: boolean;
+}
+
+function pflashImages(def: DomainDef): PflashImage[] {
   const loader = def.os.loader;
   if (!loader || loader.attrs.find(([k]) => k === 'type')?.[1] !== 'pflash' || !loader.path) return [];
-  const images = [{ path: loader.path, readonly: loader.attrs.find(([k]) => k === 'readonly')?.[1] === 'yes' }];
+  const images: PflashImage[] = [{ path: loader.path, readonly: loader.attrs.find(([k]) => k === 'readonly')?.[1] === 'yes' }];
   const nvram = def.os.nvram;
   if (nvram?.path) images.push({ path: nvram.path, readonly: false });
+  else if (nvram && networkNvramSource(nvram)) images.push({ network: networkNvramSource(nvram), readonly: false });
   return images;
+}
+
+/** The <source> of an <nvram type='network'> (nothing else in it), or undefined. */
+function networkNvramSource(nvram: NonNullable<DomainDef['os']['nvram']>): XmlElement | undefined {
+  if (nvram.attrs.length !== 1 || nvram.attrs[0][0] !== 'type' || nvram.attrs[0][1] !== 'network') return undefined;
+  const [source] = nvram.children;
+  if (nvram.children.length !== 1 || source.name !== 'source') return undefined;
+  return [...source.attrs.keys()].every((k) => k === 'protocol' || k === 'name' || k === 'query') ? source : undefined;
+}
+
+/** The network variable store, described as a disk so that its node is built like a disk's. */
+function nvramAsDisk(source: XmlElement): DiskDef {
+  return {
+    kind: 'disk', type: 'network', device: 'disk', attrs: [], target: { dev: 'pflash1' }, readonly: false, shareable: false, extra: [], info: {},
+    source: { attrs: [...source.attrs], children: children(source) },
+  };
 }
 
 function buildPflash(b: Builder): void {
   pflashImages(b.def).forEach((img, i) => {
     const storage = `libvirt-pflash${i}-storage`;
-    b.add('-blockdev', JSON.stringify({ driver: 'file', filename: img.path, 'node-name': storage, 'auto-read-only': true, discard: 'unmap' }));
+    if (img.network) {
+      const disk = nvramAsDisk(img.network);
+      const props = storageProps(b, disk, { type: 'network', format: 'raw', source: disk.source! }, `pflash${i}`, true);
+      b.add('-blockdev', propsJSON([...props, ['node-name', storage], ['auto-read-only', true], ['discard', 'unmap']]));
+    } else {
+      b.add('-blockdev', JSON.stringify({ driver: 'file', filename: img.path, 'node-name': storage, 'auto-read-only': true, discard: 'unmap' }));
+    }
     b.add('-blockdev', JSON.stringify({ 'node-name': `libvirt-pflash${i}-format`, 'read-only': img.readonly, driver: 'raw', file: storage }));
   });
 }
@@ -436,6 +648,7 @@ function buildMachine(b: Builder): void {
   const ramId = caps.findMachine(def.type, def.os.machine ?? 'pc')?.defaultRAMid;
   if (def.devices.memories.some((m) => simpleAttr(m, 'model') === 'nvdimm')) parts.push('nvdimm=on');
   if (numaCellsOf(def).length === 0 && ramId && !def.maxMemory) parts.push(`memory-backend=${ramId}`);
+  if (def.launchSecurity) parts.push('confidential-guest-support=lsec0');
   pflashImages(def).forEach((_img, i) => parts.push(`pflash${i}=libvirt-pflash${i}-format`));
   const hpet = def.clock ? children(def.clock, 'timer').find((t) => attr(t, 'name') === 'hpet') : undefined;
   if (hpet && attr(hpet, 'present') !== undefined && caps.has('machine-hpet')) {
@@ -619,6 +832,12 @@ function buildBoot(b: Builder): void {
   }
   parts.push('strict=on');
   b.add('-boot', parts.join(','));
+  // Direct kernel boot.
+  const os = b.def.os;
+  if (os.kernel !== undefined) b.add('-kernel', os.kernel);
+  if (os.initrd !== undefined) b.add('-initrd', os.initrd);
+  if (os.cmdline !== undefined) b.add('-append', os.cmdline);
+  if (os.dtb !== undefined) b.add('-dtb', os.dtb);
   const root = b.def.devices.controllers.find((c) => c.type === 'pci' && c.index === 0);
   const hotplug = genericAttr(root?.target, 'hotplug');
   if (hotplug !== undefined && isI440fx(b.def)) b.add('-global', `PIIX4_PM.acpi-root-pci-hotplug=${hotplug === 'off' ? 'off' : 'on'}`);
@@ -663,29 +882,22 @@ function buildController(b: Builder, c: ControllerDef): void {
     case 'pci': {
       if (c.index === 0) return;
       const target = c.target;
-      const t = (k: string): string | undefined => genericAttr(target, k);
-      if (c.model === 'pcie-root-port') {
+      if (c.model === 'pcie-root-port' || c.model === 'pcie-switch-downstream-port') {
+        const port = genericAttr(target, 'port');
+        const chassis = genericAttr(target, 'chassis');
+        const hotplug = genericAttr(target, 'hotplug');
         b.device([
-          ['driver', c.modelName ?? 'pcie-root-port'],
-          ['port', t('port') !== undefined ? Number(t('port')) : undefined],
-          ['chassis', t('chassis') !== undefined ? Number(t('chassis')) : c.index],
+          ['driver', c.modelName ?? (c.model === 'pcie-root-port' ? 'pcie-root-port' : 'xio3130-downstream')],
+          ['port', port !== undefined ? Number(port) : undefined],
+          ['chassis', chassis !== undefined ? Number(chassis) : c.index],
           ['id', c.info.alias],
-          ...(t('hotplug') ? ([['hotplug', t('hotplug') === 'on']] as Props) : []),
+          ...(hotplug ? ([['hotplug', hotplug === 'on']] as Props) : []),
           ...addr,
         ]);
       } else if (c.model === 'pcie-switch-upstream-port') {
         b.device([['driver', c.modelName ?? 'x3130-upstream'], ['id', c.info.alias], ...addr]);
-      } else if (c.model === 'pcie-switch-downstream-port') {
-        b.device([
-          ['driver', c.modelName ?? 'xio3130-downstream'],
-          ['port', t('port') !== undefined ? Number(t('port')) : undefined],
-          ['chassis', t('chassis') !== undefined ? Number(t('chassis')) : c.index],
-          ['id', c.info.alias],
-          ...(t('hotplug') ? ([['hotplug', t('hotplug') === 'on']] as Props) : []),
-          ...addr,
-        ]);
       } else if (c.model === 'pci-bridge') {
-        b.device([['driver', 'pci-bridge'], ['chassis_nr', Number(t('chassisNr') ?? c.index)], ['id', c.info.alias], ...addr]);
+        b.device([['driver', 'pci-bridge'], ['chassis_nr', Number(genericAttr(target, 'chassisNr') ?? c.index)], ['id', c.info.alias], ...addr]);
       } else {
         throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported PCI controller model '${c.model}'`);
       }
@@ -732,10 +944,27 @@ function buildController(b: Builder, c: ControllerDef): void {
         vmpvscsi: 'pvscsi',
         am53c974: 'am53c974',
         dc390: 'dc390',
+        ibmvscsi: 'spapr-vscsi',
       };
       const driver = drivers[c.model ?? 'lsilogic'];
       if (!driver) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported controller model '${c.model}'`);
-      b.device([['driver', driver], ...(driver === 'virtio-scsi-pci' ? virtioOptions(c.driver) : []), ['id', c.info.alias], ...addr]);
+      if (driver === 'spapr-vscsi') {
+        const vio = c.info.address;
+        const reg = vio?.type === 'spapr-vio' ? vio.attrs.find(([k]) => k === 'reg')?.[1] : undefined;
+        if (reg === undefined || !/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(reg)) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'spapr-vscsi without an sPAPR VIO register is not supported yet');
+        b.device([['driver', driver], ['id', c.info.alias], ['reg', Number(reg)]]);
+        return;
+      }
+      if (driver !== 'virtio-scsi-pci') {
+        b.device([['driver', driver], ['id', c.info.alias], ...addr]);
+        return;
+      }
+      const num = (k: string): number | undefined => (attrOf(c.driver, k) === undefined ? undefined : Number(attrOf(c.driver, k)));
+      const ioeventfd = attrOf(c.driver, 'ioeventfd');
+      b.device([
+        ['driver', driver], ...virtioOptions(c.driver), ['id', c.info.alias], ['num_queues', num('queues')], ['cmd_per_lun', num('cmd_per_lun')],
+        ['max_sectors', num('max_sectors')], ['ioeventfd', ioeventfd === undefined ? undefined : ioeventfd === 'on'], ...addr,
+      ]);
       return;
     }
     case 'sata':
@@ -936,12 +1165,50 @@ function buildVhostUserDisk(b: Builder, disk: DiskDef): void {
   ]);
 }
 
+/**
+ * A <transient> disk: a plain local qcow2/raw file whose overlay QEMU gets over QMP once it runs;
+ * with shareBacking='yes', the whole disk is hotplugged then (virtio and SCSI buses only).
+ */
+function transientDiskSupported(disk: DiskDef): boolean {
+  const attrs = disk.transient ?? [];
+  if (attrs.some(([k, v]) => k !== 'shareBacking' || (v !== 'yes' && v !== 'no'))) return false;
+  const shared = isSharedBackingTransient(disk);
+  return disk.type === 'file' && disk.device === 'disk' && !disk.readonly && disk.source !== undefined &&
+    (!shared || disk.target.bus === 'virtio' || disk.target.bus === 'scsi');
+}
+
+function isSharedBackingTransient(disk: DiskDef): boolean {
+  return disk.transient?.some(([k, v]) => k === 'shareBacking' && v === 'yes') ?? false;
+}
+
+/**
+ * qemuBuildDriveStr for an SD card, the one bus libvirt still drives with -drive: a plain local
+ * image, its format and the card's index.
+ */
+function buildSdDrive(b: Builder, disk: DiskDef): void {
+  const path = disk.type === 'file' ? genericAttr(disk.source, 'file') : disk.type === 'block' ? genericAttr(disk.source, 'dev') : undefined;
+  const driverOk = (disk.driver?.attrs ?? []).every(([k]) => k === 'name' || k === 'type') && (disk.driver?.children.length ?? 0) === 0;
+  const plain = disk.source?.attrs.length === 1 && disk.source.children.length === 0 && !disk.backingStore?.attrs.size;
+  if (path === undefined || !driverOk || !plain || disk.device !== 'disk' || disk.readonly || disk.shareable || disk.serial !== undefined ||
+    disk.extra.length > 0 || disk.info.bootOrder !== undefined || disk.info.address !== undefined || disk.transient) {
+    throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'SD card disk settings are not supported yet');
+  }
+  const format = genericAttr(disk.driver, 'type') ?? 'raw';
+  b.add('-drive', `file=${path.replace(/,/g, ',,')},format=${format},if=sd,index=${diskNameToIndex(disk.target.dev)}`);
+}
+
 function buildDisks(b: Builder): void {
   buildFloppyController(b);
   const nodes = b.allocNodeIndexes();
   for (const disk of b.def.devices.disks) {
+    // Hotplugged once QEMU runs, on an overlay of the shared image: never on the command line.
+    if (isSharedBackingTransient(disk)) continue;
     if (disk.type === 'vhostuser') {
       buildVhostUserDisk(b, disk);
+      continue;
+    }
+    if (disk.target.bus === 'sd') {
+      buildSdDrive(b, disk);
       continue;
     }
     const n = nodes.get(disk);
@@ -1017,7 +1284,7 @@ function diskChain(disk: DiskDef): { images: ChainImage[]; terminated: boolean }
  * plain disk; anything else (qcow encryption, librbd engine) is refused.
  */
 function diskEncryption(disk: DiskDef): { type: string; uuid?: string; usage?: string } | undefined {
-  const enc = disk.extra.find((e) => e.name === 'encryption');
+  const enc = disk.extra.find((e) => e.name === 'encryption') ?? disk.source?.children.find((e) => e.name === 'encryption');
   if (!enc) return undefined;
   const secret = child(enc, 'secret');
   const format = attr(enc, 'format');
@@ -1028,22 +1295,68 @@ function diskEncryption(disk: DiskDef): { type: string; uuid?: string; usage?: s
   return { type: 'passphrase', uuid: attr(secret, 'uuid'), usage: attr(secret, 'usage') };
 }
 
+/**
+ * A <reservations> element of a SCSI LUN: the persistent-reservation helper QEMU talks to. A
+ * managed one is the domain's own qemu-pr-helper (object pr-helper0, made once up front); an
+ * unmanaged one is an object for the given socket, made here, before its node.
+ */
+function prManager(b: Builder, el: XmlElement, index: number | string): string {
+  const managed = attr(el, 'managed') === 'yes';
+  const source = child(el, 'source');
+  const kids = children(el);
+  const attrsOk = [...el.attrs].every(([k, v]) => (k === 'managed' && (v === 'yes' || v === 'no')) || (k === 'enabled' && v === 'yes'));
+  const path = attr(source, 'path');
+  const sourceOk = source && kids.length === 1 && attr(source, 'type') === 'unix' && (attr(source, 'mode') ?? 'client') === 'client' && path !== undefined;
+  if (!attrsOk || (managed ? kids.length > 0 : !sourceOk) || !b.caps.has('pr-manager-helper')) {
+    throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'disk reservations settings are not supported yet');
+  }
+  if (managed) return MANAGED_PR_ALIAS;
+  const id = `pr-helper-libvirt-${index}-storage`;
+  b.object([['qom-type', 'pr-manager-helper'], ['id', id], ['path', path]]);
+  return id;
+}
+
+const MANAGED_PR_ALIAS = 'pr-helper0';
+
+/** The <reservations managed='yes'> of a disk's own source, if any. */
+function hasManagedReservations(disk: DiskDef): boolean {
+  const r = disk.type === 'block' ? disk.source?.children.find((c) => c.name === 'reservations') : undefined;
+  return r !== undefined && attr(r, 'managed') === 'yes';
+}
+
+/** qemuBuildManagedPRCommandLine: one pr-manager-helper for every disk with managed reservations. */
+function buildManagedPR(b: Builder): void {
+  if (!b.def.devices.disks.some(hasManagedReservations)) return;
+  b.object([['qom-type', 'pr-manager-helper'], ['id', MANAGED_PR_ALIAS], ['path', `${b.opts.libDir}/${MANAGED_PR_ALIAS}.sock`]]);
+}
+
 /** qemuBlockStorageSourceGetBackendProps: the protocol node of one image. */
-function storageProps(b: Builder, disk: DiskDef, img: ChainImage, index: number, top: boolean): Props {
+function unsupportedSource(): never {
+  throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'disk source settings not supported yet');
+}
+
+function storageProps(b: Builder, disk: DiskDef, img: ChainImage, index: number | string, top: boolean): Props {
   const src = img.source;
   const sa = (k: string): string | undefined => attrOf(src, k);
-  const unsupportedSource = (): never => {
-    throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'disk source settings not supported yet');
-  };
+  // <slices> are a layer above this node; a top image's <encryption> is its format node's.
+  const own = src.children.filter((c) => c.name !== 'slices' && !(top && c.name === 'encryption'));
   if (img.type === 'file') {
-    if (src.children.length > 0) unsupportedSource();
+    if (own.length > 0) unsupportedSource();
     return [['driver', 'file'], ['filename', sa('file')]];
   }
+  if (img.type === 'nvme') {
+    const addr = own.find((c) => c.name === 'address');
+    const namespace = Number(sa('namespace'));
+    const pci = addr && { domain: Number(attr(addr, 'domain') ?? 0), bus: Number(attr(addr, 'bus')), slot: Number(attr(addr, 'slot')), function: Number(attr(addr, 'function') ?? 0) };
+    if (!pci || own.length !== 1 || sa('type') !== 'pci' || !Number.isInteger(namespace) || !Object.values(pci).every(Number.isInteger)) unsupportedSource();
+    return [['driver', 'nvme'], ['device', formatPciAddress(pci)], ['namespace', namespace]];
+  }
   if (img.type === 'block') {
-    if (src.children.length > 0) unsupportedSource();
+    const reservations = own.find((c) => c.name === 'reservations');
+    if (own.length > (reservations ? 1 : 0) || (reservations && !top)) unsupportedSource();
     const dev = sa('dev') ?? '';
     const cdrom = disk.device === 'cdrom' && dev.startsWith('/dev/cdrom');
-    return [['driver', cdrom ? 'host_cdrom' : 'host_device'], ['filename', dev]];
+    return [['driver', cdrom ? 'host_cdrom' : 'host_device'], ['filename', dev], ['pr-manager', reservations ? prManager(b, reservations, index) : undefined]];
   }
   if (img.type === 'dir') {
     if (src.children.length > 0 || img.format !== 'fat') unsupportedSource();
@@ -1052,14 +1365,28 @@ function storageProps(b: Builder, disk: DiskDef, img: ChainImage, index: number,
   if (img.type !== 'network') throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported disk type '${img.type}'`);
   const protocol = sa('protocol');
   const hosts = src.children.filter((c) => c.name === 'host');
-  const others = src.children.filter((c) => c.name !== 'host');
+  const others = own.filter((c) => c.name !== 'host');
   const inet = (h: XmlElement, port: string): Record<string, unknown> => ({ type: 'inet', host: attr(h, 'name'), port: attr(h, 'port') ?? port });
   switch (protocol) {
     case 'nbd': {
       if (hosts.length !== 1 || others.length > 0) unsupportedSource();
       const h = hosts[0];
       const server = attr(h, 'transport') === 'unix' ? { type: 'unix', path: attr(h, 'socket') } : { type: 'inet', host: attr(h, 'name'), port: attr(h, 'port') ?? '10809' };
-      return [['driver', 'nbd'], ['server', server], ['export', sa('name')]];
+      const tls = sa('tls');
+      let tlsCreds: string | undefined;
+      if (tls === 'yes' || (tls === undefined && b.config.nbdTLS)) {
+        // qemuDomainPrepareStorageSourceTLS: x509 client credentials from nbd_tls_x509_cert_dir.
+        tlsCreds = `objlibvirt-${index}-storage_tls0`;
+        let passwordId: string | undefined;
+        const secretUUID = b.config.nbdTLSx509secretUUID;
+        if (secretUUID !== undefined) {
+          if (!b.opts.secrets) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'NBD TLS with a key passphrase secret needs secrets');
+          passwordId = `${tlsCreds}-secret0`;
+          b.secretObject(passwordId, b.opts.secrets.lookup({ type: 'tls', uuid: secretUUID }));
+        }
+        b.tlsCredsObject(tlsCreds, b.config.nbdTLSx509certdir ?? DEFAULT_NBD_TLS_DIR, false, true, passwordId);
+      }
+      return [['driver', 'nbd'], ['server', server], ['export', sa('name')], ['tls-creds', tlsCreds]];
     }
     case 'nfs': {
       const identity = others.find((c) => c.name === 'identity');
@@ -1082,7 +1409,7 @@ function storageProps(b: Builder, disk: DiskDef, img: ChainImage, index: number,
     }
     case 'http':
     case 'https': {
-      if (hosts.length !== 1 || others.some((c) => !['timeout', 'readahead', 'ssl'].includes(c.name))) unsupportedSource();
+      if (hosts.length !== 1 || others.some((c) => !['timeout', 'readahead', 'ssl', 'cookies'].includes(c.name))) unsupportedSource();
       const h = hosts[0];
       const port = attr(h, 'port') ?? (protocol === 'http' ? '80' : '443');
       const query = sa('query');
@@ -1090,8 +1417,20 @@ function storageProps(b: Builder, disk: DiskDef, img: ChainImage, index: number,
       const ssl = attr(others.find((c) => c.name === 'ssl'), 'verify');
       const timeout = attr(others.find((c) => c.name === 'timeout'), 'seconds');
       const readahead = attr(others.find((c) => c.name === 'readahead'), 'size');
+      const cookies = others.find((c) => c.name === 'cookies');
+      let cookieSecret: string | undefined;
+      if (cookies) {
+        // All cookies go to QEMU as one "name=value; name=value" header, in a secret object.
+        const pairs = children(cookies).map((c) => {
+          const name = attr(c, 'name');
+          if (c.name !== 'cookie' || name === undefined || !b.opts.secrets) unsupportedSource();
+          return `${name}=${textOf(c) ?? ''}`;
+        });
+        cookieSecret = `libvirt-${index}-storage-httpcookie-secret0`;
+        b.secretObject(cookieSecret, Buffer.from(pairs.join('; ')));
+      }
       return [
-        ['driver', protocol], ['url', url], ['sslverify', ssl === undefined || protocol !== 'https' ? undefined : ssl === 'yes'],
+        ['driver', protocol], ['url', url], ['sslverify', ssl === undefined || protocol !== 'https' ? undefined : ssl === 'yes'], ['cookie-secret', cookieSecret],
         ['timeout', timeout === undefined ? undefined : Number(timeout)], ['readahead', readahead === undefined ? undefined : Number(readahead)],
       ];
     }
@@ -1155,6 +1494,20 @@ function storageProps(b: Builder, disk: DiskDef, img: ChainImage, index: number,
  * qemuBuildDiskSourceCommandLine: the -blockdev nodes of a disk's chain, lowest image first, each
  * a protocol node and a format node on top of it; returns the node the device attaches to.
  */
+/** An image's <slices><slice type='storage' offset= size=/></slices>, in bytes. */
+function storageSlice(img: ChainImage): { offset: number; size: number } | undefined {
+  const slices = img.source.children.find((c) => c.name === 'slices');
+  if (!slices) return undefined;
+  const list = children(slices);
+  const [slice] = list;
+  const offset = Number(attr(slice, 'offset'));
+  const size = Number(attr(slice, 'size'));
+  if (list.length !== 1 || slice.name !== 'slice' || attr(slice, 'type') !== 'storage' || !Number.isSafeInteger(offset) || !Number.isSafeInteger(size)) {
+    return unsupportedSource();
+  }
+  return { offset, size };
+}
+
 function buildBlockdev(b: Builder, disk: DiskDef, n: number): string {
   const readonly = disk.readonly;
   const drv = (k: string): string | undefined => genericAttr(disk.driver, k);
@@ -1180,6 +1533,17 @@ function buildBlockdev(b: Builder, disk: DiskDef, n: number): string {
       b.secretObject(keySecret, b.opts.secrets ? b.opts.secrets.lookup(encryption) : Buffer.alloc(0));
     }
     b.add('-blockdev', propsJSON(storage));
+    // A storage slice: the raw driver's offset/size on the format node itself when that is a
+    // plain raw one, else a raw layer of its own between storage and format.
+    const slice = storageSlice(img);
+    let formatFile = storageName;
+    if (slice && (img.format !== 'raw' || keySecret !== undefined)) {
+      formatFile = `libvirt-${index}-slice-sto`;
+      b.add('-blockdev', propsJSON([
+        ['driver', 'raw'], ['node-name', formatFile], ['offset', slice.offset], ['size', slice.size], ['file', storageName],
+        ['auto-read-only', true], ['discard', 'unmap'], ...cacheProp,
+      ]));
+    }
     const formatName = `libvirt-${index}-format`;
     const fmt: Props = [['node-name', formatName], ['read-only', top ? readonly : true], ...cacheProp];
     if (top) {
@@ -1198,8 +1562,9 @@ function buildBlockdev(b: Builder, disk: DiskDef, n: number): string {
       fmt.push(['driver', format], ['encrypt', { format: 'luks', 'key-secret': keySecret }]);
     } else {
       fmt.push(['driver', format]);
+      if (slice && formatFile === storageName) fmt.push(['offset', slice.offset], ['size', slice.size]);
     }
-    fmt.push(['cache-size', img.cacheSize], ['file', storageName]);
+    fmt.push(['cache-size', img.cacheSize], ['file', formatFile]);
     if (k + 1 < images.length) fmt.push(['backing', `libvirt-${index + 1}-format`]);
     else if (terminated && BACKING_FORMATS.has(format)) fmt.push(['backing', null]);
     b.add('-blockdev', propsJSON(fmt));
@@ -1459,6 +1824,11 @@ function buildConsoles(b: Builder): void {
   }
 }
 
+/** <interface type='user'> with <backend type='passt'>. */
+function isPasst(net: NetDef): boolean {
+  return net.type === 'user' && net.extra.some((e) => e.name === 'backend' && attr(e, 'type') === 'passt');
+}
+
 const NIC_DRIVERS: Record<string, string> = {
   virtio: 'virtio-net-pci',
   'virtio-transitional': 'virtio-net-pci-transitional',
@@ -1481,9 +1851,18 @@ function buildNet(b: Builder, net: NetDef): void {
   const src = (k: string): string | undefined => genericAttr(net.source, k);
   const hostPort = (): string => `${src('address') ?? ''}:${src('port') ?? ''}`;
   switch (net.type) {
-    case 'user':
-      b.netdev([['type', 'user'], ['id', netdevId]]);
+    case 'user': {
+      if (!isPasst(net)) {
+        b.netdev([['type', 'user'], ['id', netdevId]]);
+        break;
+      }
+      // The passt process itself is started beside QEMU; QEMU only connects to its socket.
+      const dir = b.config.passtStateDir;
+      if (dir === undefined || !b.caps.has('netdev.stream')) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'the passt backend is not supported yet');
+      const socket = `${dir}/${b.opts.id ?? -1}-${shortName(b.def.name)}-${net.info.alias}.socket`;
+      b.netdev([['type', 'stream'], ['addr', { type: 'unix', path: socket }], ['server', false], ['id', netdevId]]);
       break;
+    }
     case 'server':
       b.netdev([['type', 'socket'], ['listen', hostPort()], ['id', netdevId]]);
       break;
@@ -1923,6 +2302,9 @@ function buildSounds(b: Builder): void {
 
 function buildHostdevs(b: Builder): void {
   const d = b.def.devices;
+  // SCSI hostdevs take block node indexes after every disk image.
+  let nextNode = 1;
+  for (const disk of d.disks) if (b.diskHasBlockdev(disk)) nextNode += diskChain(disk).images.length;
   for (const net of d.interfaces) {
     if (net.type !== 'hostdev') continue;
     const host = net.hostdevAddress?.pci;
@@ -1938,11 +2320,90 @@ function buildHostdevs(b: Builder): void {
       b.device(mdevProps(b, h));
       continue;
     }
+    if (h.mode === 'subsystem' && h.type === 'scsi') {
+      buildScsiHostdev(b, h, nextNode++);
+      continue;
+    }
+    if (h.mode === 'subsystem' && h.type === 'scsi_host') {
+      b.device(vhostScsiProps(b, h));
+      continue;
+    }
     if (h.mode !== 'subsystem' || h.type !== 'pci' || !h.pciAddress) {
       throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported hostdev type '${h.type}'`);
     }
     b.device(vfioProps(b, formatPciAddress(h.pciAddress), h.info, h.teaming));
   }
+}
+
+/**
+ * qemuBuildHostdevSCSICommandLine: a host SCSI device (by adapter and address, through its SCSI
+ * generic node, or an iSCSI LUN) as a `libvirt-N-backend` block node under a scsi-generic device.
+ */
+function buildScsiHostdev(b: Builder, h: HostdevDef, node: number): void {
+  const unsupported = (): never => {
+    throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'SCSI host device settings are not supported yet');
+  };
+  const backend = `libvirt-${node}-backend`;
+  const protocol = h.sourceAttrs.find(([k]) => k === 'protocol')?.[1];
+  const src = (name: string): XmlElement | undefined => h.sourceChildren.find((c) => c.name === name);
+  let props: Props;
+  if (protocol === undefined) {
+    const adapter = attr(src('adapter'), 'name');
+    const addr = src('address');
+    const num = (k: string): number => Number(attr(addr, k) ?? 'x');
+    const sgName = b.opts.scsiGenericName;
+    if (adapter === undefined || !addr || !sgName || ![num('bus'), num('target'), num('unit')].every(Number.isInteger) || h.sourceChildren.length !== 2 || h.sourceAttrs.length > 0) {
+      return unsupported();
+    }
+    props = [['driver', 'host_device'], ['filename', `/dev/${sgName(adapter, num('bus'), num('target'), num('unit'))}`]];
+  } else {
+    const hosts = h.sourceChildren.filter((c) => c.name === 'host');
+    const auth = src('auth');
+    const initiator = src('initiator');
+    if (protocol !== 'iscsi' || hosts.length !== 1 || h.sourceChildren.some((c) => !['host', 'auth', 'initiator'].includes(c.name))) unsupported();
+    if (h.sourceAttrs.some(([k]) => k !== 'protocol' && k !== 'name') || (attr(hosts[0], 'transport') ?? 'tcp') !== 'tcp') unsupported();
+    const name = h.sourceAttrs.find(([k]) => k === 'name')?.[1] ?? '';
+    const slash = name.lastIndexOf('/');
+    const lun = slash < 0 ? 0 : Number(name.slice(slash + 1));
+    if (!Number.isInteger(lun)) unsupported();
+    let user: string | undefined;
+    let passwordSecret: string | undefined;
+    if (auth) {
+      const secret = child(auth, 'secret');
+      user = attr(auth, 'username');
+      const secrets = b.opts.secrets;
+      if (!secret || user === undefined || !secrets) return unsupported();
+      passwordSecret = `${backend}-secret0`;
+      b.secretObject(passwordSecret, secrets.lookup({ type: attr(secret, 'type') ?? 'iscsi', uuid: attr(secret, 'uuid'), usage: attr(secret, 'usage') }));
+    }
+    props = [
+      ['driver', 'iscsi'], ['portal', `${attr(hosts[0], 'name')}:${attr(hosts[0], 'port') ?? '3260'}`], ['target', slash < 0 ? name : name.slice(0, slash)],
+      ['lun', lun], ['transport', 'tcp'], ['user', user], ['password-secret', passwordSecret],
+      ['initiator-name', initiator ? attr(child(initiator, 'iqn'), 'name') : undefined],
+    ];
+  }
+  if (h.attrs.some(([k]) => k !== 'managed') || h.driver || h.shareable || h.extra.length > 0 || h.info.address?.type !== 'drive') unsupported();
+  b.add('-blockdev', propsJSON([...props, ['node-name', backend], ['read-only', h.readonly]]));
+  const at = (k: string): number => Number(h.info.address!.attrs.find(([n]) => n === k)?.[1] ?? '0');
+  const ctrl = b.def.devices.controllers.find((c) => c.type === 'scsi' && c.index === at('controller'));
+  const device: Props = [['driver', 'scsi-generic'], ['drive', backend], ['id', h.info.alias], ['bus', `${ctrl?.info.alias ?? `scsi${at('controller')}`}.0`]];
+  if ((ctrl?.model ?? 'lsilogic') === 'lsilogic') device.push(['scsi-id', at('unit')]);
+  else device.push(['channel', at('bus')], ['scsi-id', at('target')], ['lun', at('unit')]);
+  device.push(['bootindex', b.bootIndex(h.info)]);
+  b.device(device);
+}
+
+/** qemuBuildHostdevSCSIVHostDevProps: a vhost-scsi target by its WWPN, on an opened /dev/vhost-scsi. */
+function vhostScsiProps(b: Builder, h: HostdevDef): Props {
+  const wwpn = h.sourceAttrs.find(([k]) => k === 'wwpn')?.[1];
+  const model = h.attrs.find(([k]) => k === 'model')?.[1] ?? 'default';
+  const protocolOk = h.sourceAttrs.every(([k, v]) => (k === 'protocol' && v === 'vhost') || k === 'wwpn');
+  const open = b.opts.openVhostScsi;
+  if (wwpn === undefined || !protocolOk || !open || h.sourceChildren.length > 0 || !['default', 'virtio'].includes(model) ||
+    h.attrs.some(([k]) => k !== 'managed' && k !== 'model') || h.driver || h.extra.length > 0 || h.info.bootOrder !== undefined) {
+    throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'SCSI host device settings are not supported yet');
+  }
+  return [['driver', 'vhost-scsi-pci'], ['wwpn', wwpn], ['vhostfd', String(open())], ['id', h.info.alias], ...b.addressProps(h.info)];
 }
 
 /** qemuBuildUSBHostdevDevProps: a host USB device by its /dev/bus/usb node. */
@@ -2009,6 +2470,8 @@ const DISK_DRIVER_ATTRS = new Set([
 ]);
 const NET_DRIVER_ATTRS = new Set(['name', 'txmode', 'ioeventfd', 'event_idx', 'queues', 'rx_queue_size', 'tx_queue_size', 'rss', 'rss_hash_report', 'iommu', 'ats', 'packed', 'page_per_vq']);
 const VIRTIO_DRIVER_ATTRS = new Set(['iommu', 'ats', 'packed', 'page_per_vq']);
+/** The virtio-scsi controller's own <driver> tunables (no iothread yet). */
+const VIRTIO_SCSI_DRIVER_ATTRS = new Set(['queues', 'cmd_per_lun', 'max_sectors', 'ioeventfd']);
 
 const WATCHDOG_ACTIONS: Record<string, string> = { dump: 'pause' };
 
@@ -2098,7 +2561,7 @@ function loaderUnsupported(def: DomainDef): boolean {
   if (!loader) return false;
   if (loader.attrs.some(([k, v]) => !(k === 'readonly' || (k === 'type' && v === 'pflash')))) return true;
   const nvram = def.os.nvram;
-  if (nvram && (nvram.children.length > 0 || nvram.attrs.some(([k]) => k !== 'template') || !nvram.path)) return true;
+  if (nvram && !networkNvramSource(nvram) && (nvram.children.length > 0 || nvram.attrs.some(([k]) => k !== 'template') || !nvram.path)) return true;
   return !loader.path;
 }
 
@@ -2116,9 +2579,9 @@ function refuseUnsupported(def: DomainDef): void {
   if (d.nvram) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'device not supported yet');
   const unsupportedTop: Array<[string, unknown]> = [
     ['numa', def.cpu && child(def.cpu, 'numa') && children(child(def.cpu, 'numa')!).some((c) => c.name !== 'cell') ? true : undefined], ['iothreads', def.iothreads],
-    ['sysinfo', def.sysinfo.length ? true : undefined], ['loader', loaderUnsupported(def) ? true : undefined], ['kernel', def.os.kernel],
-    ['seclabel', def.seclabels.length ? true : undefined], ['launchSecurity', def.launchSecurity],
-    ['namespaced', def.namespaced.some((el) => !el.name.endsWith(':commandline')) ? true : undefined], ['genid', def.genid === '' ? true : undefined], ['firmware', def.os.firmware],
+    ['sysinfo', def.sysinfo.length ? true : undefined], ['loader', loaderUnsupported(def) ? true : undefined], ['launchSecurity', def.launchSecurity && !sevSettings(def.launchSecurity) ? true : undefined],
+    ['seclabel', def.seclabels.length ? true : undefined],
+    ['genid', def.genid === '' ? true : undefined], ['firmware', def.os.firmware],
     ['memtune', def.memtune],
     ['blkiotune', def.blkiotune],
   ];
@@ -2138,7 +2601,7 @@ function refuseUnsupported(def: DomainDef): void {
     const badBlockio = blockio && [...blockio.attrs.keys()].some((k) => k !== 'logical_block_size' && k !== 'physical_block_size');
     const badGeometry = geometry && (disk.target.bus ?? 'ide') !== 'ide';
     const iscsi = disk.type === 'network' && ['iscsi', 'rbd'].includes(genericAttr(disk.source, 'protocol') ?? '');
-    if (disk.extra.some((e) => !['iotune', 'blockio', 'geometry', 'encryption'].includes(e.name) && !(e.name === 'auth' && iscsi)) || badBlockio || badGeometry || disk.transient) {
+    if (disk.extra.some((e) => !['iotune', 'blockio', 'geometry', 'encryption'].includes(e.name) && !(e.name === 'auth' && iscsi)) || badBlockio || badGeometry || (disk.transient && !transientDiskSupported(disk))) {
       throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'disk settings not supported yet');
     }
     const extraDriver = disk.driver?.attrs.some(([k]) => !DISK_DRIVER_ATTRS.has(k));
@@ -2150,8 +2613,12 @@ function refuseUnsupported(def: DomainDef): void {
     // A network source's children (hosts, identity, ...) are checked where the node is built.
     if (disk.type === 'vhostuser') continue;
     const network = disk.type === 'network';
-    const okAttrs = network ? ['protocol', 'name', 'query'] : ['file', 'dev', 'dir', 'startupPolicy'];
-    if (disk.source && ((!network && disk.source.children.length > 0) || disk.source.attrs.some(([k]) => !okAttrs.includes(k)))) {
+    const nbd = network && genericAttr(disk.source, 'protocol') === 'nbd';
+    const nvme = disk.type === 'nvme';
+    const okAttrs = network ? ['protocol', 'name', 'query', ...(nbd ? ['tls'] : [])] : nvme ? ['type', 'managed', 'namespace'] : ['file', 'dev', 'dir', 'startupPolicy'];
+    const sourceKidsOk = network || disk.source?.children.every((c) =>
+      (c.name === 'reservations' && disk.type === 'block' && disk.device === 'lun') || c.name === 'slices' || c.name === 'encryption' || (c.name === 'address' && nvme));
+    if (disk.source && (!sourceKidsOk || disk.source.attrs.some(([k]) => !okAttrs.includes(k)))) {
       throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'disk source settings not supported yet');
     }
   }
@@ -2159,13 +2626,16 @@ function refuseUnsupported(def: DomainDef): void {
     const badDriver = net.driver && (net.driver.children.length > 0 || net.driver.attrs.some(([k]) => !NET_DRIVER_ATTRS.has(k)));
     // <script> of a tap: libvirt runs it itself when it creates the device.
     // <bandwidth> is shaped with tc on the host side, never on the command line.
-    const extra = net.extra.filter((e) => e.name !== 'bandwidth' && !(e.name === 'script' && (net.type === 'ethernet' || net.type === 'bridge')));
+    // <ip>, <portForward> and <backend> of a passt interface are passt's command line, not QEMU's.
+    const passtOnly = isPasst(net) ? ['ip', 'portForward', 'backend'] : [];
+    const extra = net.extra.filter((e) => e.name !== 'bandwidth' && !passtOnly.includes(e.name) && !(e.name === 'script' && (net.type === 'ethernet' || net.type === 'bridge')));
     if (extra.length || badDriver || net.linkState || net.mtu) {
       throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'interface settings not supported yet');
     }
   }
   for (const c of d.controllers) {
-    const badDriver = c.driver && (c.driver.children.length > 0 || c.driver.attrs.some(([k]) => !VIRTIO_DRIVER_ATTRS.has(k)));
+    const virtioScsi = c.type === 'scsi' && c.model === 'virtio-scsi';
+    const badDriver = c.driver && (c.driver.children.length > 0 || c.driver.attrs.some(([k]) => !VIRTIO_DRIVER_ATTRS.has(k) && !(virtioScsi && VIRTIO_SCSI_DRIVER_ATTRS.has(k))));
     if (badDriver || c.extra.length) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'controller settings not supported yet');
   }
   if (def.cpu) {
@@ -2220,6 +2690,7 @@ function restoreInfos(saved: SavedInfo[]): void {
  * The definition is not changed: aliases are assigned on a copy.
  */
 export function buildCommandLine(input: DomainDef, caps: QemuCaps, options: BuildCommandLineOptions = {}): Command {
+  if (options.scratchDefinition) return build(input, caps, options);
   const saved = saveInfos(input);
   try {
     return build(input, caps, options);
@@ -2228,13 +2699,16 @@ export function buildCommandLine(input: DomainDef, caps: QemuCaps, options: Buil
   }
 }
 
-function build(def: DomainDef, caps: QemuCaps, options: BuildCommandLineOptions): Command {
+function build(def: DomainDef, binaryCaps: QemuCaps, options: BuildCommandLineOptions): Command {
   refuseUnsupported(def);
+  const ns = qemuNamespaceSettings(def);
+  const caps = capsWithNamespaceEdits(binaryCaps, ns);
   qemuAssignDeviceAliases(def);
   assignUsbPorts(def);
   const id = options.id ?? -1;
   const libDir = options.libDir ?? `/tmp/lib/domain-${id}-${shortName(def.name)}`;
   const b = new Builder(def, caps, { ...options, libDir });
+  b.frontendOverrides = ns.frontend;
   const cmd = b.cmd;
   buildEnv(cmd, libDir, options.hostEnv);
   const namespaced = qemuNamespaceCommandline(def);
@@ -2245,8 +2719,10 @@ function build(def: DomainDef, caps: QemuCaps, options: BuildCommandLineOptions)
   }
 
   b.add('-name', `guest=${escapeOptionValue(def.name)},debug-threads=on`);
+  buildCompatDeprecated(b, ns.deprecation);
   b.add('-S');
   b.object([['qom-type', 'secret'], ['id', 'masterKey0'], ['format', 'raw'], ['file', `${libDir}/master-key.aes`]]);
+  buildManagedPR(b);
   buildPflash(b);
   buildMachine(b);
   buildCpu(b);
@@ -2289,6 +2765,7 @@ function build(def: DomainDef, caps: QemuCaps, options: BuildCommandLineOptions)
   buildHostdevs(b);
   buildMemballoon(b);
   buildRngs(b);
+  buildLaunchSecurity(b);
   cmd.addArgs(...namespaced.args);
   if (caps.has('seccomp-sandbox')) b.add('-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny');
   buildPanics(b);

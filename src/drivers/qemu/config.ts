@@ -33,6 +33,17 @@ export interface QemuDriverConfig {
   chardevTLSx509certdir?: string;
   /** chardev_tls_x509_secret_uuid: the key's passphrase secret (not supported yet). */
   chardevTLSx509secretUUID?: string;
+  /** nbd_tls: NBD disks without a tls= attribute use TLS. */
+  nbdTLS?: boolean;
+  /** nbd_tls_x509_cert_dir (default: default_tls_x509_cert_dir, /etc/pki/qemu). */
+  nbdTLSx509certdir?: string;
+  /** nbd_tls_x509_secret_uuid: the client key's passphrase secret. */
+  nbdTLSx509secretUUID?: string;
+  /**
+   * The directory of passt sockets (libvirt's <stateDir>/passt). Unset: passt interfaces are
+   * refused, as virtnode does not start passt yet.
+   */
+  passtStateDir?: string;
   /** nographics_allow_host_audio: a guest without display gets the host's QEMU_AUDIO_DRV backend. */
   nogfxAllowHostAudio?: boolean;
   /** The daemon's QEMU_AUDIO_DRV and SDL_AUDIODRIVER, which libvirt consults for default audio. */
@@ -42,3 +53,4 @@ export interface QemuDriverConfig {
 export const DEFAULT_VNC_TLS_DIR = '/etc/pki/libvirt-vnc';
 export const DEFAULT_SPICE_TLS_DIR = '/etc/pki/libvirt-spice';
 export const DEFAULT_CHARDEV_TLS_DIR = '/etc/pki/libvirt-chardev';
+export const DEFAULT_NBD_TLS_DIR = '/etc/pki/qemu';

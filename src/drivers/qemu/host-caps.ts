@@ -4,7 +4,7 @@
 // support: virQEMUCapsFillDomainCaps + virDomainCapsFormat). Pure builders: the caller probes the
 // binaries (QemuCaps) and gathers the host facts; nothing here touches the system.
 import { XmlWriter } from '../../conf/xml';
-import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_INVALID_ARG, VIR_FROM_QEMU, virError } from '../../error';
+import { VIR_ERR_INVALID_ARG, VIR_FROM_QEMU, virError } from '../../error';
 import type { QemuCaps, QemuCpuModel, QemuMachineType } from './capabilities';
 
 /** A host CPU of a NUMA cell (virCapsHostNUMACellCPU). */
@@ -53,6 +53,8 @@ export interface QemuHostFacts {
   migrationTransports: string[];
   /** null: no NUMA description at all. */
   cells: HostCell[] | null;
+  /** The host's level 3+ cache banks (virCapabilitiesInitCaches): size in bytes, type 'both'/'data'/'code'. */
+  caches?: Array<{ id: number; level: number; type: string; size: number; cpus: string }>;
   /** Security models in libvirt's order; DAC carries the base labels per domain type. */
   secModels: Array<{ model: string; doi: string; baseLabels?: Array<{ type: string; label: string }> }>;
 }
@@ -70,6 +72,18 @@ const WORDSIZE: Record<string, number> = {
 
 function isX86(arch: string): boolean {
   return arch === 'x86_64' || arch === 'i686';
+}
+
+/** virFormatIntPretty: a byte count in the largest binary unit that divides it exactly. */
+function prettySize(bytes: number): [number, string] {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
+  let value = bytes;
+  let i = 0;
+  while (value !== 0 && value % 1024 === 0 && i < units.length - 1) {
+    value /= 1024;
+    i++;
+  }
+  return [value, units[i]];
 }
 
 function writeHost(w: XmlWriter, host: QemuHostFacts): void {
@@ -128,6 +142,14 @@ function writeHost(w: XmlWriter, host: QemuHostFacts): void {
     }
     w.close('cells');
     w.close('topology');
+  }
+  if (host.caches && host.caches.length > 0) {
+    w.open('cache');
+    for (const b of host.caches) {
+      const [size, unit] = prettySize(b.size);
+      w.empty('bank', [['id', b.id], ['level', b.level], ['type', b.type], ['size', size], ['unit', unit], ['cpus', b.cpus]]);
+    }
+    w.close('cache');
   }
   for (const sec of host.secModels) {
     w.open('secmodel');
@@ -240,6 +262,26 @@ function supported(yes: boolean): Array<[string, string]> {
   return [['supported', yes ? 'yes' : 'no']];
 }
 
+/** virDomainVirtType's names (the domain types libvirt knows). */
+const VIRT_TYPES = new Set(['none', 'qemu', 'kqemu', 'kvm', 'xen', 'lxc', 'uml', 'openvz', 'test', 'vmware', 'hyperv', 'vbox', 'phyp', 'parallels', 'bhyve', 'vz', 'hvf']);
+
+/** virArch's names. */
+const VIR_ARCHES = new Set([
+  'alpha', 'armv6l', 'armv7l', 'armv7b', 'aarch64', 'cris', 'i686', 'ia64', 'lm32', 'loongarch64', 'm68k', 'microblaze',
+  'microblazeel', 'mips', 'mipsel', 'mips64', 'mips64el', 'openrisc', 'parisc', 'parisc64', 'ppc', 'ppcle', 'ppc64',
+  'ppc64le', 'ppcemb', 'riscv32', 'riscv64', 's390', 's390x', 'sh4', 'sh4eb', 'sparc', 'sparc64', 'unicore32', 'x86_64',
+  'xtensa', 'xtensaeb',
+]);
+
+/** The families within which one emulator serves several architectures (x86, PPC, ARM, S390). */
+function archFamily(arch: string): string {
+  if (isX86(arch)) return 'x86';
+  if (arch.startsWith('ppc')) return 'ppc';
+  if (arch === 'aarch64' || arch.startsWith('arm')) return 'arm';
+  if (arch.startsWith('s390')) return 's390';
+  return arch;
+}
+
 /** The machine type a domain-capabilities query means: the one named (aliases resolved), else the default. */
 function pickMachine(caps: QemuCaps, virtType: string, machine: string | null): QemuMachineType {
   const machines = caps.machines(virtType);
@@ -265,18 +307,27 @@ function usableModels(models: QemuCpuModel[]): QemuCpuModel[] {
  */
 export function qemuDomainCapabilitiesXML(emu: QemuEmulator, query: DomainCapsQuery, host: QemuDomainCapsHost): string {
   const caps = emu.caps;
-  const virtType = (query.virttype ?? (caps.has('kvm') ? 'kvm' : 'qemu')).toLowerCase();
-  if (virtType !== 'kvm' && virtType !== 'qemu') {
+  // virQEMUCapsCacheLookupDefault's checks, in its order.
+  if (query.virttype !== null && !VIRT_TYPES.has(query.virttype)) {
     throw virError(VIR_ERR_INVALID_ARG, VIR_FROM_QEMU, `unknown virttype: ${query.virttype}`);
   }
-  if (virtType === 'kvm' && !caps.has('kvm')) {
-    throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `KVM is not supported by '${emu.binary}' on this host`);
+  if (query.arch !== null && !VIR_ARCHES.has(query.arch)) {
+    throw virError(VIR_ERR_INVALID_ARG, VIR_FROM_QEMU, `unknown architecture: ${query.arch}`);
   }
   const arch = query.arch ?? caps.arch;
-  if (arch !== caps.arch && !(arch === 'i686' && caps.arch === 'x86_64')) {
-    throw virError(VIR_ERR_INVALID_ARG, VIR_FROM_QEMU, `emulator '${emu.binary}' does not support arch '${arch}'`);
+  if (archFamily(arch) !== archFamily(caps.arch)) {
+    if (query.emulatorbin === null) {
+      throw virError(VIR_ERR_INVALID_ARG, VIR_FROM_QEMU, `unable to find any emulator to serve '${arch}' architecture`);
+    }
+    throw virError(VIR_ERR_INVALID_ARG, VIR_FROM_QEMU, `architecture from emulator '${caps.arch}' doesn't match given architecture '${arch}'`);
   }
-  const machine = pickMachine(caps, virtType, query.machine);
+  const virtType = query.virttype ?? (caps.has('kvm') ? 'kvm' : 'qemu');
+  if (virtType === 'kvm' && !caps.has('kvm')) {
+    throw virError(VIR_ERR_INVALID_ARG, VIR_FROM_QEMU, `KVM is not supported by '${emu.binary}' on this host`);
+  }
+  // libvirt answers any other known domain type (xen, lxc, ...) with QEMU's TCG data under that name.
+  const accel = virtType === 'kvm' ? 'kvm' : 'qemu';
+  const machine = pickMachine(caps, accel, query.machine);
   const q35 = machine.name.includes('q35');
   const w = new XmlWriter();
   w.open('domainCapabilities');
@@ -298,7 +349,7 @@ export function qemuDomainCapabilitiesXML(emu: QemuEmulator, query: DomainCapsQu
   w.close('os');
 
   w.open('cpu');
-  const kvm = virtType === 'kvm';
+  const kvm = accel === 'kvm';
   w.open('mode', [['name', 'host-passthrough'], ...supported(kvm)]);
   if (kvm) writeEnum(w, 'hostPassthroughMigratable', ['on', 'off']);
   w.close('mode');
@@ -314,7 +365,7 @@ export function qemuDomainCapabilitiesXML(emu: QemuEmulator, query: DomainCapsQu
   } else {
     w.empty('mode', [['name', 'host-model'], ...supported(false)]);
   }
-  const models = usableModels(caps.cpuModels(virtType));
+  const models = usableModels(caps.cpuModels(accel));
   if (models.length > 0) {
     w.open('mode', [['name', 'custom'], ...supported(true)]);
     for (const m of models) {
@@ -353,7 +404,7 @@ export function qemuDomainCapabilitiesXML(emu: QemuEmulator, query: DomainCapsQu
   writeEnum(w, 'startupPolicy', ['default', 'mandatory', 'requisite', 'optional']);
   writeEnum(w, 'subsysType', ['usb', 'pci', 'scsi']);
   writeEnum(w, 'capsType', []);
-  writeEnum(w, 'pciBackend', host.vfio ? ['default', 'vfio'] : []);
+  writeEnum(w, 'pciBackend', host.vfio && caps.has('vfio-pci') ? ['default', 'vfio'] : []);
   w.close('hostdev');
   w.open('rng', supported(true));
   writeEnum(w, 'model', ['virtio', 'virtio-transitional', 'virtio-non-transitional']);

@@ -18,10 +18,13 @@ import {
 import type { QemuCaps } from './capabilities';
 import { QemuCapsCache } from './caps-cache';
 import { buildCommandLine } from './command';
-import { QemuDriverState, type QemuDirs } from './domains';
+import { keepAlive, QemuDriverState, type QemuDirs } from './domains';
+import { gatherDomainCapsHost, gatherQemuHostFacts } from './host-facts';
+import { qemuCapabilitiesXML, qemuDomainCapabilitiesXML, type QemuHostFacts } from './host-caps';
 import { qemuDomainDriver } from './hypervisor';
 import { qemuParseDomainXML } from './postparse';
 import { pathVirtioChannels, shortName } from './process';
+import { checkFlags } from '../../util/flags';
 
 export type { QemuDirs };
 
@@ -147,6 +150,7 @@ export class QemuConnection {
     const domainDir = path.join(this.dirs.libDir, domainName);
     pathVirtioChannels(def, path.join(this.dirs.libDir, 'channel', 'target', domainName));
     const cmd = buildCommandLine(def, caps, {
+      scratchDefinition: true,
       id: -1,
       libDir: domainDir,
       monitorPath: path.join(domainDir, 'monitor.sock'),
@@ -182,7 +186,8 @@ async function acquireState(conn: QemuConnection): Promise<QemuDriverState> {
   if (!entry) {
     const ready = (async () => {
       const state = new QemuDriverState(conn.dirs, await conn.caps(), process.getuid?.() === 0);
-      await state.load();
+      // Reconnecting talks to QEMUs whose monitors never hold the process open: this does.
+      await keepAlive(() => state.load());
       return state;
     })();
     entry = { users: 0, ready };
@@ -208,8 +213,30 @@ function releaseState(conn: QemuConnection): void {
   void entry.ready.then((state) => state.release());
 }
 
+/**
+ * qemuConnectGetDomainCapabilities: the binary named, else the connection's; the arch, machine
+ * type and virt type are checked against what that binary reports.
+ */
+async function domainCapabilities(
+  conn: QemuConnection,
+  emulatorbin: string | null,
+  arch: string | null,
+  machine: string | null,
+  virttype: string | null,
+): Promise<string> {
+  const binary = emulatorbin ?? conn.binary;
+  const caps = binary === conn.binary ? await conn.caps() : await capsCacheFor(path.join(conn.dirs.cacheDir, 'capabilities')).lookup(binary);
+  // The machine type the answer is for, to pick the firmware that targets it.
+  const accel = virttype === 'kvm' || (virttype === null && caps.has('kvm')) ? 'kvm' : 'qemu';
+  const resolved = machine === null ? caps.defaultMachine(accel)?.name ?? null : caps.machines(accel).find((m) => m.name === machine || m.alias === machine)?.name ?? machine;
+  const host = await gatherDomainCapsHost(arch ?? caps.arch, resolved);
+  return qemuDomainCapabilitiesXML({ binary, caps }, { emulatorbin, arch, machine, virttype }, host);
+}
+
 function hypervisorDriver(conn: QemuConnection, state: QemuDriverState): HypervisorDriver {
   let closed = false;
+  // Reading sysfs takes a few milliseconds: once per connection, as libvirt keeps its virCaps.
+  let hostFacts: Promise<QemuHostFacts> | undefined;
   return {
     name: 'QEMU',
     ...qemuDomainDriver(state),
@@ -229,6 +256,18 @@ function hypervisorDriver(conn: QemuConnection, state: QemuDriverState): Hypervi
     },
     async connectGetHostname() {
       return os.hostname();
+    },
+    async connectGetCapabilities() {
+      if (!hostFacts) {
+        hostFacts = gatherQemuHostFacts();
+        hostFacts.catch(() => (hostFacts = undefined));
+      }
+      return qemuCapabilitiesXML(await hostFacts, [{ binary: conn.binary, caps: await conn.caps() }]);
+    },
+    async connectGetDomainCapabilities(emulatorbin, arch, machine, virttype, flags) {
+      // libvirt 9.0 knows no flag for this call.
+      checkFlags(flags, 0, 'qemuConnectGetDomainCapabilities', VIR_FROM_QEMU);
+      return domainCapabilities(conn, emulatorbin, arch, machine, virttype);
     },
     connectGetMaxVcpus(type) {
       return maxVcpus(conn, type);

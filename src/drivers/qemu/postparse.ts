@@ -20,7 +20,7 @@ import {
   VIR_DOMAIN_DEF_PARSE_INACTIVE,
   VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE,
 } from '../../conf/domain';
-import { attr, parseXML, type XmlElement, type XmlNode } from '../../conf/xml';
+import { attr, child, parseXML, type XmlElement, type XmlNode } from '../../conf/xml';
 import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, VIR_FROM_QEMU, virError } from '../../error';
 import type { PciAddress } from '../../util/pci';
 import type { QemuCaps } from './capabilities';
@@ -198,13 +198,15 @@ function targetType(attrs: Array<[string, string]> | undefined): string | undefi
 
 function defaultInputs(def: DomainDef): void {
   if (!isX86(def) || def.os.type !== 'hvm') return;
-  const has = (type: string): boolean => def.devices.inputs.some((i) => i.type === type && i.bus === 'ps2');
-  const add = (type: string): void => {
-    const input: InputDef = { kind: 'input', type, bus: 'ps2', info: {} };
-    def.devices.inputs.push(input);
-  };
-  if (!has('mouse')) add('mouse');
-  if (!has('keyboard')) add('keyboard');
+  addPs2Input(def, 'mouse');
+  addPs2Input(def, 'keyboard');
+}
+
+/** A PS/2 input of `type`, unless the definition has one. */
+function addPs2Input(def: DomainDef, type: string): void {
+  if (def.devices.inputs.some((i) => i.type === type && i.bus === 'ps2')) return;
+  const input: InputDef = { kind: 'input', type, bus: 'ps2', info: {} };
+  def.devices.inputs.push(input);
 }
 
 const VIDEO_DEFAULTS: Record<string, Array<[string, string]>> = {
@@ -250,6 +252,14 @@ function defaultDisks(def: DomainDef): void {
         disk.driver.attrs.splice(at + 1, 0, ['type', 'raw']);
       }
     }
+    // Encryption without an engine is QEMU's own (LUKS in a block layer), whether the
+    // <encryption> sits in the <disk>, in its <source> or in a backing image's <source>.
+    const encs = [disk.extra.find((e) => e.name === 'encryption') ?? disk.source?.children.find((e) => e.name === 'encryption')];
+    for (let bs = disk.backingStore; bs; bs = child(bs, 'backingStore')) {
+      const src = child(bs, 'source');
+      encs.push(src && child(src, 'encryption'));
+    }
+    for (const enc of encs) if (enc && !enc.attrs.has('engine')) enc.attrs.set('engine', 'qemu');
   }
 }
 
@@ -382,7 +392,29 @@ export function qemuDomainDevicesPostParse(def: DomainDef, caps: QemuCaps): void
   const vsock = def.devices.vsock;
   if (vsock && !vsock.attrs.some(([k]) => k === 'model')) vsock.attrs.unshift(['model', 'virtio']);
   assignVirtioSerialPorts(def);
+  assignSpaprVioAddresses(def);
   assignPciAddresses(def);
+}
+
+/**
+ * qemuDomainAssignSpaprVIOAddresses for the ibmvscsi controller: the first register from 0x2000
+ * (in steps of 0x1000) no other sPAPR VIO device uses.
+ */
+function assignSpaprVioAddresses(def: DomainDef): void {
+  const regOf = (a: DeviceInfo['address']): number | undefined =>
+    a?.type === 'spapr-vio' ? Number(a.attrs.find(([k]) => k === 'reg')?.[1]) : undefined;
+  const used = new Set<number>();
+  for (const dev of allDevices(def)) {
+    const reg = 'info' in dev ? regOf(dev.info.address) : undefined;
+    if (reg !== undefined) used.add(reg);
+  }
+  for (const c of def.devices.controllers) {
+    if (c.type !== 'scsi' || c.model !== 'ibmvscsi' || c.info.address) continue;
+    let reg = 0x2000;
+    while (used.has(reg)) reg += 0x1000;
+    used.add(reg);
+    c.info.address = { type: 'spapr-vio', attrs: [['reg', `0x${reg.toString(16).padStart(8, '0')}`]] };
+  }
 }
 
 /**
@@ -424,8 +456,15 @@ export function qemuDomainPostParse(def: DomainDef, caps: QemuCaps): void {
  * defaults, the generic post-parse (implicit controllers, console compatibility), the driver's
  * device defaults and addresses, then validation.
  */
-export function qemuParseDomainXML(xml: string, caps: QemuCaps, parseFlags = VIR_DOMAIN_DEF_PARSE_INACTIVE, config: QemuDriverConfig = {}): DomainDef {
+export function qemuParseDomainXML(
+  xml: string,
+  caps: QemuCaps,
+  parseFlags = VIR_DOMAIN_DEF_PARSE_INACTIVE,
+  config: QemuDriverConfig = {},
+  uuidSource?: DomainXMLOptions['generateUUID'],
+): DomainDef {
   const opts = qemuDomainXMLOptions(caps);
+  if (uuidSource) opts.generateUUID = uuidSource;
   const root = parseXML(xml, '(domain_definition)', VIR_FROM_DOMAIN);
   const def = parseDomainElement(root, opts, parseFlags);
   qemuDomainDefPostParse(def, caps, config);
@@ -526,7 +565,8 @@ function controllerNeedsPci(def: DomainDef, c: ControllerDef): boolean {
 
 export function hostdevNeedsPci(h: HostdevDef): boolean {
   if (h.mode !== 'subsystem') return false;
-  return h.type === 'pci' || (h.type === 'mdev' && h.attrs.some(([k, v]) => k === 'model' && v === 'vfio-pci'));
+  // scsi_host: a vhost-scsi-pci device, a virtio one (PCI Express on q35).
+  return h.type === 'pci' || h.type === 'scsi_host' || (h.type === 'mdev' && h.attrs.some(([k, v]) => k === 'model' && v === 'vfio-pci'));
 }
 
 function assignPciAddresses(def: DomainDef): void {
@@ -630,15 +670,21 @@ function legacyOnQ35(model: string): never {
 const TARGET_ATTR_ORDER = ['chassisNr', 'chassis', 'port', 'busNr', 'index', 'hotplug', 'memReserve'];
 
 function orderTargetAttrs(attrs: Array<[string, string]>): Array<[string, string]> {
-  const rank = (k: string): number => {
-    const i = TARGET_ATTR_ORDER.indexOf(k);
-    return i < 0 ? TARGET_ATTR_ORDER.length : i;
-  };
-  return [...attrs].sort((x, y) => rank(x[0]) - rank(y[0]));
+  return [...attrs].sort((x, y) => targetAttrRank(x[0]) - targetAttrRank(y[0]));
+}
+
+function targetAttrRank(k: string): number {
+  const i = TARGET_ATTR_ORDER.indexOf(k);
+  return i < 0 ? TARGET_ATTR_ORDER.length : i;
 }
 
 /** The PCI controller models virtnode places on q35 besides pcie-root. */
 const Q35_PCI_MODELS = new Set(['pcie-root-port', 'pcie-switch-upstream-port', 'pcie-switch-downstream-port']);
+
+/** PCIe ports a device (or a switch's upstream port) can sit in: root ports and switch downstream ports. */
+function isPciePort(c: ControllerDef): boolean {
+  return c.type === 'pci' && (c.model === 'pcie-root-port' || c.model === 'pcie-switch-downstream-port');
+}
 
 function assignQ35(def: DomainDef, slots: PciSlots, wanted: DeviceInfo[]): void {
   const ctrls = def.devices.controllers;
@@ -652,9 +698,7 @@ function assignQ35(def: DomainDef, slots: PciSlots, wanted: DeviceInfo[]): void 
     const a = 'info' in dev ? pciOf(dev.info) : undefined;
     if (a && a.bus > 0) occupied.add(a.bus);
   }
-  // PCIe ports a device (or a switch's upstream port) can sit in: root ports and switch downstream ports.
-  const isPort = (c: ControllerDef): boolean => c.type === 'pci' && (c.model === 'pcie-root-port' || c.model === 'pcie-switch-downstream-port');
-  const freePorts = (): ControllerDef[] => ctrls.filter((c) => isPort(c) && !occupied.has(c.index));
+  const freePorts = (): ControllerDef[] => ctrls.filter((c) => isPciePort(c) && !occupied.has(c.index));
   // Switches first, in index order: an upstream port takes the first free port, each downstream
   // port the next slot of the first upstream port with one free.
   for (const c of ctrls) {

@@ -8,7 +8,7 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { DomainDef } from '../../conf/domain-def';
-import { VIR_ERR_INTERNAL_ERROR, VIR_ERR_SYSTEM_ERROR, VIR_FROM_QEMU, VirError, virError } from '../../error';
+import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_INTERNAL_ERROR, VIR_ERR_SYSTEM_ERROR, VIR_FROM_QEMU, VirError, virError } from '../../error';
 import { processIsSame, processStartTime } from '../../util/proc';
 import { packageVersion } from '../../version';
 import type { QemuCaps } from './capabilities';
@@ -237,6 +237,16 @@ export interface StartOptions {
  */
 export async function launchQemu(opts: StartOptions): Promise<QemuProcess> {
   const { def, caps, dirs } = opts;
+  // A <transient> disk's overlay is made (and a shared-backing one hotplugged) over QMP once QEMU
+  // runs; starting without that would write to the image itself.
+  if (def.devices.disks.some((d) => d.transient)) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'transient disks are not supported yet');
+  // <reservations managed='yes'> needs the domain's own qemu-pr-helper daemon running first.
+  const managedPR = def.devices.disks.some((d) => d.source?.children.some((c) => c.name === 'reservations' && c.attrs.get('managed') === 'yes'));
+  if (managedPR) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'managed persistent reservations are not supported yet');
+  // An NVMe disk is a VFIO device: the host side (driver binding, locked memory) is not set up yet.
+  if (def.devices.disks.some((d) => d.type === 'nvme')) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'NVMe disks are not supported yet');
+  // SEV needs /dev/sev, the host's platform data and the certificate/session files written first.
+  if (def.launchSecurity) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'launch security is not supported yet');
   const { domainDir, monitorPath, logPath, channelDir } = domainPaths(opts.id, def.name, dirs);
   const cmd = liveCommand(def, caps, opts.id, dirs, opts.privileged, opts.diskNodeIndexes);
 

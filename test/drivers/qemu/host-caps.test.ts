@@ -86,10 +86,16 @@ describe('qemu host and domain capabilities XML', function () {
       code: 8, message: `invalid argument: the machine 'nosuch' is not supported by emulator '${caps.data.binary}'`,
     });
     assert.throws(() => qemuDomainCapabilitiesXML({ binary: BIN, caps }, { emulatorbin: null, arch: 'aarch64', machine: null, virttype: 'qemu' }, none), {
-      code: 8, message: `invalid argument: emulator '${BIN}' does not support arch 'aarch64'`,
+      code: 8, message: "invalid argument: unable to find any emulator to serve 'aarch64' architecture",
     });
-    assert.throws(() => qemuDomainCapabilitiesXML({ binary: BIN, caps }, { emulatorbin: null, arch: null, machine: null, virttype: 'xen' }, none), {
-      code: 8, message: 'invalid argument: unknown virttype: xen',
+    assert.throws(() => qemuDomainCapabilitiesXML({ binary: BIN, caps }, { emulatorbin: BIN, arch: 'aarch64', machine: null, virttype: 'qemu' }, none), {
+      code: 8, message: "invalid argument: architecture from emulator 'x86_64' doesn't match given architecture 'aarch64'",
+    });
+    assert.throws(() => qemuDomainCapabilitiesXML({ binary: BIN, caps }, { emulatorbin: null, arch: 'x86-64', machine: null, virttype: 'qemu' }, none), {
+      code: 8, message: 'invalid argument: unknown architecture: x86-64',
+    });
+    assert.throws(() => qemuDomainCapabilitiesXML({ binary: BIN, caps }, { emulatorbin: null, arch: null, machine: null, virttype: 'bogus' }, none), {
+      code: 8, message: 'invalid argument: unknown virttype: bogus',
     });
   });
 });
