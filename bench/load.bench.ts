@@ -8,38 +8,14 @@
 // itself, sampled alternately with virtnode's in the same run.
 //
 // Run: npm run bench -- load   (or npx tsx bench/load.bench.ts)
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { measureInterleaved, timeInFreshProcess, type Benchmark, type Summary } from './timing';
+import { ensureCompiledLib, measureInterleaved, timeInFreshProcess, type Benchmark, type Summary } from './timing';
 
 const SAMPLES = 15;
 const repoRoot = path.resolve(__dirname, '..');
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : fs.statSync(full).mtimeMs);
-  }
-  return newest;
-}
-
-/** The package loads lib/, tsc's output: build it when it is missing or older than src/. */
-function ensureCompiledLib(): void {
-  const entry = path.join(repoRoot, 'lib', 'index.js');
-  if (fs.existsSync(entry) && fs.statSync(entry).mtimeMs >= newestMtime(path.join(repoRoot, 'src'))) return;
-  console.log('# compiling src/ to lib/ (tsc)');
-  const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
-  try {
-    execFileSync(process.execPath, [tsc, '-p', path.join(repoRoot, 'tsconfig.json')], { stdio: 'inherit' });
-  } catch {
-    // tsc still writes lib/ when it reports type errors; only a missing entry point is fatal.
-    if (!fs.existsSync(entry)) throw new Error('tsc did not produce lib/index.js');
-  }
-}
 
 /** A directory from which `require('virtnode')` finds this checkout as an installed package. */
 function consumerDir(): string {

@@ -87,3 +87,33 @@ process.stdout.write(String(Number(t1 - t0) / 1e6));
     fs.rmSync(script, { force: true });
   }
 }
+
+const repoRoot = path.resolve(__dirname, '..');
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : fs.statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * The package loads lib/, tsc's output: build it when it is missing or older than src/. Returns
+ * the lib/ directory.
+ */
+export function ensureCompiledLib(): string {
+  const lib = path.join(repoRoot, 'lib');
+  const entry = path.join(lib, 'index.js');
+  if (fs.existsSync(entry) && fs.statSync(entry).mtimeMs >= newestMtime(path.join(repoRoot, 'src'))) return lib;
+  console.log('# compiling src/ to lib/ (tsc)');
+  const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
+  try {
+    execFileSync(process.execPath, [tsc, '-p', path.join(repoRoot, 'tsconfig.json')], { stdio: 'inherit' });
+  } catch {
+    // tsc still writes lib/ when it reports type errors; only a missing entry point is fatal.
+    if (!fs.existsSync(entry)) throw new Error('tsc did not produce lib/index.js');
+  }
+  return lib;
+}

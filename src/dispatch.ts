@@ -24,6 +24,14 @@ export function unsupported(cname: string, from: number): VirError {
 
 type Fn = (...args: never[]) => unknown;
 
+/**
+ * Each driver function's bound form, made once: binding on every call allocated a function per
+ * public call (a tenth of a test-driver lookup). Keyed by the function itself and checked against
+ * the table it was bound to, so a function placed in another table, or a slot the driver replaces,
+ * is bound afresh. Weak: entries go with the driver tables.
+ */
+const boundSlots = new WeakMap<Fn, { table: object; bound: Fn }>();
+
 /** The driver's implementation of `key`, bound to the driver, or VIR_ERR_NO_SUPPORT. */
 export function slot<T extends object, K extends keyof T>(
   table: T | undefined,
@@ -33,7 +41,12 @@ export function slot<T extends object, K extends keyof T>(
 ): Extract<NonNullable<T[K]>, Fn> {
   const fn = table?.[key] as unknown;
   if (typeof fn !== 'function') throw unsupported(cname, from);
-  return (fn as Fn).bind(table) as Extract<NonNullable<T[K]>, Fn>;
+  let entry = boundSlots.get(fn as Fn);
+  if (entry === undefined || entry.table !== table) {
+    entry = { table: table as T, bound: (fn as Fn).bind(table) };
+    boundSlots.set(fn as Fn, entry);
+  }
+  return entry.bound as Extract<NonNullable<T[K]>, Fn>;
 }
 
 /** libvirt's argument checks (virCheckNonNullArgGoto and friends) use this message shape. */

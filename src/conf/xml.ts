@@ -222,8 +222,9 @@ class Parser {
       this.pos++;
       this.skipBlanks();
       const value = this.attrValue();
-      if (attrs.has(attrName)) this.fail(`Attribute ${attrName} redefined`);
-      attrs.set(attrName, value);
+      const count = attrs.size;
+      // One hash lookup: a name already present leaves the size unchanged.
+      if (attrs.set(attrName, value).size === count) this.fail(`Attribute ${attrName} redefined`);
     }
     const el: XmlElement = { name, attrs, children: [], line };
     if (this.s[this.pos] === '/') {
@@ -255,9 +256,17 @@ class Parser {
       }
       const c = this.s[this.pos];
       if (c === '<') {
-        if (this.startsWith('</')) {
+        // An end tag or a child element, by far the most common, are told by one code unit.
+        const next = this.s.charCodeAt(this.pos + 1);
+        if (next === 47 /* / */) {
           if (text !== '') el.children.push({ text });
           return;
+        }
+        if (next !== 33 /* ! */ && next !== 63 /* ? */) {
+          if (text !== '') el.children.push({ text });
+          text = '';
+          el.children.push(this.element(depth + 1));
+          continue;
         }
         if (this.startsWith('<!--')) {
           this.comment();
@@ -289,8 +298,13 @@ class Parser {
         continue;
       }
       // Plain characters are taken as one slice; anything special goes through the checks below.
+      // Tabs and line feeds stay in the slice (the indentation between elements): only CR needs
+      // rewriting in content.
       let end = this.pos;
-      while (end < this.s.length && !endsTextRun(this.s.charCodeAt(end))) end++;
+      for (; end < this.s.length; end++) {
+        const u = this.s.charCodeAt(end);
+        if (endsTextRun(u) && u !== 10 && u !== 9) break;
+      }
       if (end > this.pos) {
         text += this.s.slice(this.pos, end);
         this.pos = end;

@@ -2,8 +2,9 @@
 // `.args` files, domain log files and `virsh domxml-to-native` output (virCommandToStringBuf).
 import { VIR_ERR_INTERNAL_ERROR, VIR_FROM_NONE, virError } from '../error';
 
-/** Characters that make libvirt wrap a word in single quotes (virBufferEscapeShell). */
-const SHELL_SPECIAL = /[\r\t\n !"#$&'()*;<>?[\\\]^`{|}~]/;
+/** Characters that make libvirt wrap a word in single quotes (virBufferEscapeShell), by code unit. */
+const SHELL_SPECIAL = new Uint8Array(128);
+for (const c of '\r\t\n !"#$&\'()*;<>?[\\]^`{|}~') SHELL_SPECIAL[c.charCodeAt(0)] = 1;
 
 /**
  * virBufferEscapeShell: the empty string becomes `''`; a word holding any shell-special
@@ -12,8 +13,16 @@ const SHELL_SPECIAL = /[\r\t\n !"#$&'()*;<>?[\\\]^`{|}~]/;
  */
 export function shellEscape(word: string): string {
   if (word === '') return "''";
-  if (!SHELL_SPECIAL.test(word)) return word;
-  return `'${word.replace(/'/g, "'\\''")}'`;
+  // A table walk: cheaper than a regular expression over the hundred-odd words of a command line.
+  for (let i = 0; i < word.length; i++) {
+    const c = word.charCodeAt(i);
+    if (c < 128 && SHELL_SPECIAL[c] === 1) return `'${word.replace(/'/g, "'\\''")}'`;
+  }
+  return word;
+}
+
+function isOption(arg: string): boolean {
+  return arg.charCodeAt(0) === 45 /* - */;
 }
 
 export interface CommandToStringOptions {
@@ -64,25 +73,24 @@ export class Command {
     const program = options.stripCommandPath ? this.binary.slice(this.binary.lastIndexOf('/') + 1) : this.binary;
     out += shellEscape(program);
 
-    const isOption = (arg: string): boolean => arg.startsWith('-');
-    // optionFollows[i]: whether any argument at index >= i is an option.
-    const optionFollows: boolean[] = new Array(this.args.length + 1).fill(false);
-    for (let i = this.args.length - 1; i >= 0; i--) {
-      optionFollows[i] = optionFollows[i + 1] || isOption(this.args[i]);
+    const args = this.args;
+    if (!linebreaks) {
+      for (let i = 0; i < args.length; i++) out += ' ' + shellEscape(args[i]);
+      return out;
     }
+    // Some option follows index i exactly when i <= lastOption.
+    let lastOption = args.length - 1;
+    while (lastOption >= 0 && !isOption(args[lastOption])) lastOption--;
     let hadOption = false;
-    for (let i = 0; i < this.args.length; i++) {
-      const arg = this.args[i];
-      out += ' ';
-      if (linebreaks) {
-        let linebreak = true;
-        if (isOption(arg)) {
-          hadOption = true;
-        } else if (hadOption && i > 0 && optionFollows[i - 1]) {
-          linebreak = false;
-        }
-        if (linebreak) out += '\\\n';
+    for (let i = 0; i < args.length; i++) {
+      const arg = args[i];
+      let linebreak = true;
+      if (isOption(arg)) {
+        hadOption = true;
+      } else if (hadOption && i > 0 && i - 1 <= lastOption) {
+        linebreak = false;
       }
+      out += linebreak ? ' \\\n' : ' ';
       out += shellEscape(arg);
     }
     return out;

@@ -222,10 +222,24 @@ const REVALIDATE_MS = 1000;
 export class QemuCapsCache {
   private readonly entries = new Map<string, { size: number; mtimeMs: number; checkedAt: number; caps: Promise<QemuCaps> }>();
 
+  /** The last absolute path asked for, so that the common lookup resolves no path. */
+  private lastBinary: string | undefined;
+
   constructor(private readonly options: ProbeQemuBinaryOptions) {}
 
-  async lookup(binary: string): Promise<QemuCaps> {
+  lookup(binary: string): Promise<QemuCaps> {
+    // Checked within the last second: the cached promise itself, with no async hop around it.
+    if (binary === this.lastBinary) {
+      const recent = this.entries.get(binary);
+      if (recent && performance.now() - recent.checkedAt < REVALIDATE_MS) return recent.caps;
+    }
+    return this.revalidate(binary);
+  }
+
+  private async revalidate(binary: string): Promise<QemuCaps> {
     const absolute = path.resolve(binary);
+    // An absolute, normalised path names the same file whatever the working directory.
+    this.lastBinary = absolute === binary ? binary : undefined;
     const recent = this.entries.get(absolute);
     const now = performance.now();
     if (recent && now - recent.checkedAt < REVALIDATE_MS) return recent.caps;
