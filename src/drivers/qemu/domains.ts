@@ -46,6 +46,8 @@ import {
   VIR_DOMAIN_SHUTOFF_SHUTDOWN,
   VIR_DOMAIN_XML_INACTIVE,
   VIR_DOMAIN_XML_SECURE,
+  VIR_DOMAIN_UNDEFINE_KEEP_NVRAM,
+  VIR_DOMAIN_UNDEFINE_NVRAM,
 } from '../../constants';
 import type { DomainEvent, DomainRef } from '../../driver';
 import { DriverEventState } from '../event-state';
@@ -66,10 +68,16 @@ import type { QemuMonitorEvent as RawMonitorEvent } from './monitor';
 import { QemuMonitor } from './monitor';
 import { qemuAssignDeviceAliases, qemuParseDomainXML } from './postparse';
 import { nvramDirOf, type QemuDriverConfig } from './config';
-import { firmwareDescriptorDirs, qemuFirmwareFillDomain, qemuPrepareNVRAM } from './firmware';
+import { fileSystemError, firmwareDescriptorDirs, qemuFirmwareFillDomain, qemuPrepareNVRAM } from './firmware';
 import { cleanupQemu, launchQemu, logTail, type ProcessIdentity, QemuProcess } from './process';
 
 /** Where one driver root keeps its files (libvirt's virQEMUDriverConfig directories). */
+/** Where a domain's local variable store is, named or implied by firmware='efi' (qemuDomainNVRAMPathFormat). */
+function nvramPathOf(def: DomainDef, config: QemuDriverConfig): string | undefined {
+  if (def.os.nvram) return def.os.nvram.path;
+  return def.os.firmware === 'efi' ? path.join(nvramDirOf(config), `${def.name}_VARS.fd`) : undefined;
+}
+
 /** The qemu.conf settings a driver with these directories parses with. */
 export function qemuDriverConfigFor(dirs: QemuDirs): QemuDriverConfig {
   return { nvramDir: path.join(dirs.libDir, 'nvram') };
@@ -474,8 +482,19 @@ export class QemuDriverState extends DriverEventState {
   }
 
   /** qemuDomainUndefineFlags: the files go first; a running domain becomes transient. */
-  async undefine(obj: QemuDomainObj): Promise<void> {
+  async undefine(obj: QemuDomainObj, flags = 0): Promise<void> {
     if (!obj.persistent) throw virError(VIR_ERR_OPERATION_INVALID, VIR_FROM_QEMU, 'cannot undefine transient domain');
+    // The variable store a UEFI domain accumulated goes with it only when asked to.
+    const nvram = nvramPathOf(obj.def, this.config);
+    if (nvram !== undefined && fs.existsSync(nvram)) {
+      if (flags & VIR_DOMAIN_UNDEFINE_NVRAM) {
+        await fsp.unlink(nvram).catch((e: NodeJS.ErrnoException) => {
+          throw fileSystemError(`failed to remove nvram: ${nvram}`, e);
+        });
+      } else if (!(flags & VIR_DOMAIN_UNDEFINE_KEEP_NVRAM)) {
+        throw virError(VIR_ERR_OPERATION_INVALID, VIR_FROM_QEMU, 'cannot undefine domain with nvram');
+      }
+    }
     const name = (obj.newDef ?? obj.def).name;
     await fsp.rm(this.autostartPath(name), { force: true });
     await fsp.rm(this.configPath(name), { force: true });

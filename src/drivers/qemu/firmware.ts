@@ -67,9 +67,22 @@ function internal(message: string): VirError {
   return virError(VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU, message);
 }
 
-function systemError(message: string, err: NodeJS.ErrnoException): VirError {
-  const full = `${message}: ${err.code === 'ENOENT' ? 'No such file or directory' : err.code === 'EACCES' ? 'Permission denied' : err.message}`;
-  return new VirError({ code: VIR_ERR_SYSTEM_ERROR, domain: VIR_FROM_QEMU, message: full, str1: full, int1: err.errno ?? -1 });
+/** strerror's text for the errors file operations here meet. */
+const STRERROR: Record<string, string> = {
+  ENOENT: 'No such file or directory',
+  EACCES: 'Permission denied',
+  EPERM: 'Operation not permitted',
+  ENOTDIR: 'Not a directory',
+  EISDIR: 'Is a directory',
+  EEXIST: 'File exists',
+  ENOSPC: 'No space left on device',
+  EROFS: 'Read-only file system',
+};
+
+/** virReportSystemError for a file operation: the message, then the errno's text. */
+export function fileSystemError(message: string, err: NodeJS.ErrnoException): VirError {
+  const full = `${message}: ${STRERROR[err.code ?? ''] ?? err.message}`;
+  return new VirError({ code: VIR_ERR_SYSTEM_ERROR, domain: VIR_FROM_QEMU, message: full, str1: full, int1: err.errno !== undefined ? Math.abs(err.errno) : -1 });
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -161,7 +174,7 @@ export async function listFirmwareDescriptorFiles(dirs: string[]): Promise<strin
       names = await fsp.readdir(dir);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw systemError(`cannot open directory '${dir}'`, e as NodeJS.ErrnoException);
+      throw fileSystemError(`cannot open directory '${dir}'`, e as NodeJS.ErrnoException);
     }
     for (const name of names) {
       if (name.startsWith('.')) continue;
@@ -170,7 +183,7 @@ export async function listFirmwareDescriptorFiles(dirs: string[]): Promise<strin
       try {
         st = await fsp.stat(file);
       } catch (e) {
-        throw systemError(`Unable to access ${file}`, e as NodeJS.ErrnoException);
+        throw fileSystemError(`Unable to access ${file}`, e as NodeJS.ErrnoException);
       }
       if (st.isFile()) byName.set(name, file);
     }
@@ -195,7 +208,7 @@ export async function loadFirmwareDescriptors(dirs: string[], options: { lenient
       try {
         text = await fsp.readFile(file, 'utf8');
       } catch (e) {
-        throw systemError(`Failed to open file '${file}'`, e as NodeJS.ErrnoException);
+        throw fileSystemError(`Failed to open file '${file}'`, e as NodeJS.ErrnoException);
       }
       out.push(parseFirmwareDescriptor(file, text));
     } catch (e) {
@@ -411,7 +424,7 @@ export async function qemuPrepareNVRAM(def: DomainDef, resetNvram = false): Prom
   try {
     content = await fsp.readFile(template);
   } catch (e) {
-    throw systemError(`Failed to open file '${template}'`, e as NodeJS.ErrnoException);
+    throw fileSystemError(`Failed to open file '${template}'`, e as NodeJS.ErrnoException);
   }
   const temp = `${nvram.path}.new`;
   try {
@@ -419,6 +432,6 @@ export async function qemuPrepareNVRAM(def: DomainDef, resetNvram = false): Prom
     await fsp.rename(temp, nvram.path);
   } catch (e) {
     await fsp.rm(temp, { force: true });
-    throw systemError(`Failed to create file '${nvram.path}'`, e as NodeJS.ErrnoException);
+    throw fileSystemError(`Failed to create file '${nvram.path}'`, e as NodeJS.ErrnoException);
   }
 }

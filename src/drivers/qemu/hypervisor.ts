@@ -104,9 +104,9 @@ export function qemuDomainDriver(state: QemuDriverState): Omit<HypervisorDriver,
       return state.refOf(obj);
     },
     async domainUndefineFlags(dom, flags) {
-      // Managed save, snapshots, checkpoints and NVRAM do not exist here: their flags are no-ops.
+      // Managed save, snapshots and checkpoints do not exist here: their flags are no-ops.
       checkFlags(flags, 0x7f, 'qemuDomainUndefineFlags', VIR_FROM_QEMU);
-      await job(dom, (obj) => state.undefine(obj));
+      await job(dom, (obj) => state.undefine(obj, flags));
     },
     async domainCreateXML(xml, flags) {
       checkFlags(flags, START_PAUSED | START_VALIDATE | START_RESET_NVRAM, 'qemuDomainCreateXML', VIR_FROM_QEMU);
