@@ -258,9 +258,10 @@ function hasOldStyleROUEFI(loader: Loader | undefined): loader is Loader {
   return !!loader && getAttr(loader.attrs, 'type') === 'pflash' && getAttr(loader.attrs, 'readonly') === 'yes';
 }
 
-/** <os><firmware><feature name= enabled=>: the user's yes/no per feature. */
+/** <os><firmware><feature name= enabled=>: the user's yes/no per feature, which only autoselection heeds. */
 function requestedFeatures(def: DomainDef): Map<string, boolean> {
   const out = new Map<string, boolean>();
+  if (def.os.firmware === undefined) return out;
   for (const fw of def.os.extra) {
     if (fw.name !== 'firmware') continue;
     for (const f of children(fw, 'feature')) {
