@@ -3,11 +3,12 @@
 // stripped, or a reduced "fake" capability set for the DO_TEST cases; a fixed per-domain directory,
 // domain id -1, the monitor and every listening socket passed as fd 1729.
 import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import path, { basename } from 'node:path';
 import { formatDomainXML } from '../conf/domain';
 import { QemuCaps, type QemuAccelCaps } from '../drivers/qemu/capabilities';
 import { buildCommandLine } from '../drivers/qemu/command';
-import type { QemuDriverConfig } from '../drivers/qemu/config';
+import { nvramDirOf, type QemuDriverConfig } from '../drivers/qemu/config';
+import { firmwareDescriptorDirs, qemuFirmwareFillDomain } from '../drivers/qemu/firmware';
 import { qemuParseDomainXML } from '../drivers/qemu/postparse';
 import { capsFromRepliesFile } from '../drivers/qemu/replies';
 import { uuidFromBytes } from '../util/uuid';
@@ -77,10 +78,12 @@ const TEST_HUGETLBFS = [
 /**
  * The qemu.conf of libvirt's test driver (qemuTestDriverInit): SPICE TLS on, default cert dirs
  * but NBD's, which has a comma to check the escaping; the unprivileged driver's state directory
- * lies under a deliberately bogus XDG_RUNTIME_DIR.
+ * lies under a deliberately bogus XDG_RUNTIME_DIR; variable stores go to the system daemon's
+ * directory.
  */
 const TEST_CONFIG: QemuDriverConfig = {
   libDir: '/tmp/lib',
+  nvramDir: '/var/lib/libvirt/qemu/nvram',
   spiceTLS: true,
   nbdTLSx509certdir: '/etc/pki/libvirt-nbd/dummy,path',
   passtStateDir: '/bad-test-used-env-xdg-runtime-dir/libvirt/qemu/run/passt',
@@ -113,10 +116,22 @@ export function testConfigFor(name?: string): QemuDriverConfig {
   return { ...TEST_CONFIG, ...(base !== undefined ? CASE_CONFIG[base] : undefined) };
 }
 
+/**
+ * The tree of firmware descriptors the harness looks up instead of the host's, as libvirt's test
+ * suite redirects the descriptor directories to its own data. Its driver is privileged, so the
+ * user's directory (also in the tree) is not consulted.
+ */
+export const TEST_FIRMWARE_ROOT = path.resolve(__dirname, '..', '..', 'test', 'data', 'qemu-firmware');
+
 /** xml2argv: the command line libvirt's test harness would produce, rendered with line breaks. */
-export function xml2argv(xml: string, caps: QemuCaps, name?: string): string {
+export async function xml2argv(xml: string, caps: QemuCaps, name?: string, firmwareRoot = TEST_FIRMWARE_ROOT): Promise<string> {
   const config = testConfigFor(name);
   const def = qemuParseDomainXML(xml, caps, undefined, config, testUUID);
+  // qemuProcessPrepareDomain of a fresh start: firmware autoselection.
+  await qemuFirmwareFillDomain(def, {
+    dirs: firmwareDescriptorDirs(true).map((d) => path.join(firmwareRoot, d)),
+    nvramDir: nvramDirOf(config),
+  });
   return buildCommandLine(def, caps, {
     config, monitorFd: 1729, passedSocketFd: 1729, passedFileFdBase: 1750, vhostVsockFd: 6789, vsockAutoCid: 42, openVdpaDevice: () => 1732, openTap: () => 3, openVhostNet: () => 44, scsiGenericName: () => 'sg0', openVhostScsi: () => 3, secrets: TEST_SECRETS, drmRenderNode: '/dev/dri/foo', id: -1, hugetlbfs: TEST_HUGETLBFS, tpmEmulatorSocket: '/dev/test', tpmPassthroughFds: [1730, 1731], memoryBackingDir: '/var/lib/libvirt/qemu/ram' }).toString({ linebreaks: true }) + '\n';
 }
@@ -128,7 +143,7 @@ export function xml2xml(xml: string, caps: QemuCaps, name?: string): string {
 }
 
 /** Command-line front end shared by the xml2argv and xml2xml tools. */
-export async function runTool(argv: string[], produce: (xml: string, caps: QemuCaps, name?: string) => string): Promise<number> {
+export async function runTool(argv: string[], produce: (xml: string, caps: QemuCaps, name?: string) => string | Promise<string>): Promise<number> {
   let replies: string | undefined;
   let fakeFlags: string[] | undefined;
   let file: string | undefined;
@@ -143,7 +158,7 @@ export async function runTool(argv: string[], produce: (xml: string, caps: QemuC
   }
   try {
     const caps = fakeFlags ? fakeTestCaps(fakeFlags) : await loadTestCaps(replies!);
-    process.stdout.write(produce(await readFile(file, 'utf8'), caps, basename(file).replace(/\.xml$/, '')));
+    process.stdout.write(await produce(await readFile(file, 'utf8'), caps, basename(file).replace(/\.xml$/, '')));
     return 0;
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n`);

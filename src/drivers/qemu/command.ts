@@ -668,6 +668,19 @@ function buildMachine(b: Builder): void {
   }
 }
 
+/**
+ * qemuBuildDomainLoaderCommandLine: a ROM image is -bios; flash chips are block nodes (above),
+ * and flash that only SMM may write is a global property of every pflash device.
+ */
+function buildLoader(b: Builder): void {
+  const loader = b.def.os.loader;
+  const type = loader?.attrs.find(([k]) => k === 'type')?.[1];
+  if (type === 'rom') b.add('-bios', loader!.path!);
+  else if (type === 'pflash' && loader!.attrs.some(([k, v]) => k === 'secure' && v === 'yes')) {
+    b.add('-global', 'driver=cfi.pflash01,property=secure,value=on');
+  }
+}
+
 function buildCpu(b: Builder): void {
   const cpu = b.def.cpu;
   if (!cpu) return;
@@ -2559,7 +2572,9 @@ function buildVsock(b: Builder): void {
 function loaderUnsupported(def: DomainDef): boolean {
   const loader = def.os.loader;
   if (!loader) return false;
-  if (loader.attrs.some(([k, v]) => !(k === 'readonly' || (k === 'type' && v === 'pflash')))) return true;
+  const known = ([k, v]: [string, string]): boolean => k === 'readonly' || k === 'secure' || (k === 'type' && (v === 'pflash' || v === 'rom'));
+  if (!loader.attrs.every(known)) return true;
+  if (loader.attrs.some(([k, v]) => k === 'type' && v === 'rom')) return !loader.path;
   const nvram = def.os.nvram;
   if (nvram && !networkNvramSource(nvram) && (nvram.children.length > 0 || nvram.attrs.some(([k]) => k !== 'template') || !nvram.path)) return true;
   return !loader.path;
@@ -2726,6 +2741,7 @@ function build(def: DomainDef, binaryCaps: QemuCaps, options: BuildCommandLineOp
   buildPflash(b);
   buildMachine(b);
   buildCpu(b);
+  buildLoader(b);
   buildMemory(b);
   buildSmp(b);
   buildNuma(b);

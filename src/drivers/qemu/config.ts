@@ -4,6 +4,8 @@
 export interface QemuDriverConfig {
   /** The driver's state directory (libvirt's cfg->libDir, default /var/lib/libvirt/qemu; tests: /tmp/lib). */
   libDir?: string;
+  /** Where domains' UEFI variable stores go (libvirt's cfg->nvramDir, default <libDir>/nvram). */
+  nvramDir?: string;
   /** vnc_tls: VNC over TLS with x509 credentials from vncTLSx509certdir. */
   vncTLS?: boolean;
   /** vnc_tls_x509_verify: clients must present a certificate. */
@@ -54,3 +56,11 @@ export const DEFAULT_VNC_TLS_DIR = '/etc/pki/libvirt-vnc';
 export const DEFAULT_SPICE_TLS_DIR = '/etc/pki/libvirt-spice';
 export const DEFAULT_CHARDEV_TLS_DIR = '/etc/pki/libvirt-chardev';
 export const DEFAULT_NBD_TLS_DIR = '/etc/pki/qemu';
+
+/** libvirt's state directory when qemu.conf's location is the default one. */
+export const DEFAULT_LIB_DIR = '/var/lib/libvirt/qemu';
+
+/** The directory of variable stores a configuration implies (cfg->nvramDir). */
+export function nvramDirOf(config: QemuDriverConfig): string {
+  return config.nvramDir ?? `${config.libDir ?? DEFAULT_LIB_DIR}/nvram`;
+}

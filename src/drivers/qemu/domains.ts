@@ -46,6 +46,8 @@ import {
   VIR_DOMAIN_SHUTOFF_SHUTDOWN,
   VIR_DOMAIN_XML_INACTIVE,
   VIR_DOMAIN_XML_SECURE,
+  VIR_DOMAIN_UNDEFINE_KEEP_NVRAM,
+  VIR_DOMAIN_UNDEFINE_NVRAM,
 } from '../../constants';
 import type { DomainEvent, DomainRef } from '../../driver';
 import { DriverEventState } from '../event-state';
@@ -65,9 +67,22 @@ import { writeFileAtomic } from './caps-cache';
 import type { QemuMonitorEvent as RawMonitorEvent } from './monitor';
 import { QemuMonitor } from './monitor';
 import { qemuAssignDeviceAliases, qemuParseDomainXML } from './postparse';
+import { nvramDirOf, type QemuDriverConfig } from './config';
+import { fileSystemError, firmwareDescriptorDirs, qemuFirmwareFillDomain, qemuPrepareNVRAM } from './firmware';
 import { cleanupQemu, launchQemu, logTail, type ProcessIdentity, QemuProcess } from './process';
 
 /** Where one driver root keeps its files (libvirt's virQEMUDriverConfig directories). */
+/** Where a domain's local variable store is, named or implied by firmware='efi' (qemuDomainNVRAMPathFormat). */
+function nvramPathOf(def: DomainDef, config: QemuDriverConfig): string | undefined {
+  if (def.os.nvram) return def.os.nvram.path;
+  return def.os.firmware === 'efi' ? path.join(nvramDirOf(config), `${def.name}_VARS.fd`) : undefined;
+}
+
+/** The qemu.conf settings a driver with these directories parses with. */
+export function qemuDriverConfigFor(dirs: QemuDirs): QemuDriverConfig {
+  return { nvramDir: path.join(dirs.libDir, 'nvram') };
+}
+
 export interface QemuDirs {
   configDir: string;
   stateDir: string;
@@ -157,25 +172,29 @@ export class QemuDriverState extends DriverEventState {
   private readonly byName = new Map<string, QemuDomainObj>();
   private nextID = 1;
 
+  /** The settings definitions are parsed with: variable stores go under the driver's directory. */
+  readonly config: QemuDriverConfig;
+
   constructor(
     readonly dirs: QemuDirs,
     readonly caps: QemuCaps,
     readonly privileged: boolean,
   ) {
     super();
+    this.config = qemuDriverConfigFor(dirs);
   }
 
   // ---- loading ----
 
   /** qemuStateInitialize: persistent definitions, then running domains from their status files. */
   async load(): Promise<void> {
-    for (const dir of [this.dirs.configDir, this.dirs.stateDir]) await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    for (const dir of [this.dirs.configDir, this.dirs.stateDir, nvramDirOf(this.config)]) await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
     const autostartDir = path.join(this.dirs.configDir, 'autostart');
     for (const file of (await fsp.readdir(this.dirs.configDir)).sort()) {
       if (!file.endsWith('.xml')) continue;
       let def: DomainDef;
       try {
-        def = qemuParseDomainXML(await fsp.readFile(path.join(this.dirs.configDir, file), 'utf8'), this.caps);
+        def = qemuParseDomainXML(await fsp.readFile(path.join(this.dirs.configDir, file), 'utf8'), this.caps, undefined, this.config);
       } catch {
         continue; // libvirt skips a definition it cannot load and goes on with the others.
       }
@@ -463,8 +482,19 @@ export class QemuDriverState extends DriverEventState {
   }
 
   /** qemuDomainUndefineFlags: the files go first; a running domain becomes transient. */
-  async undefine(obj: QemuDomainObj): Promise<void> {
+  async undefine(obj: QemuDomainObj, flags = 0): Promise<void> {
     if (!obj.persistent) throw virError(VIR_ERR_OPERATION_INVALID, VIR_FROM_QEMU, 'cannot undefine transient domain');
+    // The variable store a UEFI domain accumulated goes with it only when asked to.
+    const nvram = nvramPathOf(obj.def, this.config);
+    if (nvram !== undefined && fs.existsSync(nvram)) {
+      if (flags & VIR_DOMAIN_UNDEFINE_NVRAM) {
+        await fsp.unlink(nvram).catch((e: NodeJS.ErrnoException) => {
+          throw fileSystemError(`failed to remove nvram: ${nvram}`, e);
+        });
+      } else if (!(flags & VIR_DOMAIN_UNDEFINE_KEEP_NVRAM)) {
+        throw virError(VIR_ERR_OPERATION_INVALID, VIR_FROM_QEMU, 'cannot undefine domain with nvram');
+      }
+    }
     const name = (obj.newDef ?? obj.def).name;
     await fsp.rm(this.autostartPath(name), { force: true });
     await fsp.rm(this.configPath(name), { force: true });
@@ -496,7 +526,7 @@ export class QemuDriverState extends DriverEventState {
   // ---- start / stop ----
 
   /** createXML: a transient domain that starts now (or joins the inactive one with its uuid). */
-  async createTransient(def: DomainDef, paused: boolean): Promise<QemuDomainObj> {
+  async createTransient(def: DomainDef, paused: boolean, resetNvram = false): Promise<QemuDomainObj> {
     let obj = this.domains.get(def.uuid);
     this.checkNameAndUuid(def, obj);
     if (obj && isActive(obj)) throw virError(VIR_ERR_OPERATION_INVALID, VIR_FROM_DOMAIN, `domain '${obj.def.name}' is already active`);
@@ -504,7 +534,7 @@ export class QemuDriverState extends DriverEventState {
     obj ??= this.insert(def);
     const target = obj;
     try {
-      await this.runJob(target, () => this.start(target, paused, def));
+      await this.runJob(target, () => this.start(target, paused, def, resetNvram));
     } catch (err) {
       if (added) this.remove(target);
       throw err;
@@ -516,7 +546,7 @@ export class QemuDriverState extends DriverEventState {
    * qemuProcessStart: lock, id, live definition, QEMU launched stopped, `cont` unless paused,
    * status file. A failure leaves the domain as it was.
    */
-  async start(obj: QemuDomainObj, paused: boolean, liveInput?: DomainDef): Promise<void> {
+  async start(obj: QemuDomainObj, paused: boolean, liveInput?: DomainDef, resetNvram = false): Promise<void> {
     if (isActive(obj)) {
       throw virError(VIR_ERR_OPERATION_INVALID, VIR_FROM_DOMAIN, 'domain is already running');
     }
@@ -530,6 +560,9 @@ export class QemuDriverState extends DriverEventState {
     const diskNodeIndexes = new Map<string, number>();
     let proc: QemuProcess;
     try {
+      // qemuProcessPrepareDomain / qemuProcessPrepareHost: the firmware, and its variable store.
+      await qemuFirmwareFillDomain(live, { dirs: firmwareDescriptorDirs(this.privileged), nvramDir: nvramDirOf(this.config), resetNvram });
+      await qemuPrepareNVRAM(live, resetNvram);
       proc = await launchQemu({
         diskNodeIndexes,
         id,

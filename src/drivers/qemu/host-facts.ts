@@ -8,6 +8,7 @@
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { type FirmwareDescriptor, firmwareDescriptorDirs, firmwareImage, firmwareTargets, loadFirmwareDescriptors } from './firmware';
 import type { HostCell, HostCellCpu, QemuDomainCapsHost, QemuHostFacts } from './host-caps';
 
 export interface HostFactsOptions {
@@ -335,72 +336,13 @@ export async function gatherQemuHostFacts(options: HostFactsOptions = {}): Promi
   };
 }
 
-/** One QEMU firmware descriptor (docs/interop/firmware.json), as far as domain capabilities use it. */
-export interface FirmwareDescriptor {
-  /** The descriptor's file name (its priority order). */
-  name: string;
-  interfaceTypes: string[];
-  /** The image a guest boots: the flash executable, or the memory/kernel file. */
-  executable: string | null;
-  targets: Array<{ architecture: string; machines: string[] }>;
-}
-
-function asStrings(v: unknown): string[] {
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-}
-
-function parseDescriptor(name: string, text: string): FirmwareDescriptor | null {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (typeof doc !== 'object' || doc === null) return null;
-  const d = doc as Record<string, unknown>;
-  const mapping = (typeof d.mapping === 'object' && d.mapping !== null ? d.mapping : {}) as Record<string, unknown>;
-  let executable: string | null = null;
-  if (mapping.device === 'flash') {
-    const exe = mapping.executable as Record<string, unknown> | undefined;
-    if (exe && typeof exe.filename === 'string') executable = exe.filename;
-  } else if (typeof mapping.filename === 'string') {
-    executable = mapping.filename;
-  }
-  const targets = Array.isArray(d.targets)
-    ? (d.targets as unknown[]).flatMap((t) => {
-        const o = t as Record<string, unknown> | null;
-        return o && typeof o.architecture === 'string' ? [{ architecture: o.architecture, machines: asStrings(o.machines) }] : [];
-      })
-    : [];
-  return { name, interfaceTypes: asStrings(d['interface-types']), executable, targets };
-}
-
 /**
- * The firmware descriptors QEMU installs (/usr/share/qemu/firmware) and the administrator's
- * (/etc/qemu/firmware), libvirt's way: a file in /etc replaces the one of the same name, an
- * empty one hides it, and they are taken in file-name order.
+ * The firmware descriptors QEMU installs (/usr/share/qemu/firmware), the administrator's
+ * (/etc/qemu/firmware) and, for a per-user driver, the user's, all under `root`, as
+ * firmware.ts looks them up. Domain capabilities skip a descriptor that does not parse.
  */
-export async function readFirmwareDescriptors(root = '/'): Promise<FirmwareDescriptor[]> {
-  const byName = new Map<string, string>();
-  for (const dir of ['usr/share/qemu/firmware', 'etc/qemu/firmware']) {
-    for (const name of await listDir(path.join(root, dir))) {
-      if (name.endsWith('.json')) byName.set(name, path.join(root, dir, name));
-    }
-  }
-  const out: FirmwareDescriptor[] = [];
-  for (const name of [...byName.keys()].sort()) {
-    const text = await readText(byName.get(name)!);
-    if (text === null || text.trim() === '') continue;
-    const desc = parseDescriptor(name, text);
-    if (desc) out.push(desc);
-  }
-  return out;
-}
-
-/** A machine pattern of a firmware descriptor ('pc-q35-*') as a test. */
-function globMatch(pattern: string, name: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-  return re.test(name);
+export async function readFirmwareDescriptors(root = '/', privileged = true): Promise<FirmwareDescriptor[]> {
+  return loadFirmwareDescriptors(firmwareDescriptorDirs(privileged).map((d) => path.join(root, d)), { lenient: true });
 }
 
 /**
@@ -408,18 +350,22 @@ function globMatch(pattern: string, name: string): boolean {
  * the firmware images whose descriptors target it and that exist, whether one of them is UEFI,
  * and whether VFIO device assignment is possible (an IOMMU and /dev/vfio/vfio).
  */
-export async function gatherDomainCapsHost(arch: string, machine: string | null, options: { root?: string; descriptors?: FirmwareDescriptor[] } = {}): Promise<QemuDomainCapsHost> {
+export async function gatherDomainCapsHost(
+  arch: string,
+  machine: string | null,
+  options: { root?: string; privileged?: boolean; descriptors?: FirmwareDescriptor[] } = {},
+): Promise<QemuDomainCapsHost> {
   const root = options.root ?? '/';
-  const descriptors = options.descriptors ?? (await readFirmwareDescriptors(root));
+  const descriptors = options.descriptors ?? (await readFirmwareDescriptors(root, options.privileged));
   const loaders: string[] = [];
   let efi = false;
   for (const d of descriptors) {
-    if (d.executable === null) continue;
-    const fits = d.targets.some((t) => t.architecture === arch && (machine === null || t.machines.some((m) => globMatch(m, machine))));
-    if (!fits) continue;
-    if (!(await exists(path.join(root, d.executable)))) continue;
-    if (!loaders.includes(d.executable)) loaders.push(d.executable);
-    if (d.interfaceTypes.includes('uefi')) efi = true;
+    // A kernel is no <loader>.
+    if (d.mapping.device === 'kernel' || !firmwareTargets(d, arch, machine)) continue;
+    const image = firmwareImage(d);
+    if (!(await exists(path.join(root, image)))) continue;
+    if (!loaders.includes(image)) loaders.push(image);
+    if (d.interfaces.includes('uefi')) efi = true;
   }
   const vfio = (await hasIommu(root)) && (await exists(path.join(root, 'dev', 'vfio', 'vfio')));
   return { firmwareLoaders: loaders, efi, vfio };

@@ -16,6 +16,8 @@ const START_PAUSED = 1;
 const AFFECT_LIVE = 1;
 const AFFECT_CONFIG = 2;
 const START_VALIDATE = 16;
+/** VIR_DOMAIN_START_RESET_NVRAM */
+const START_RESET_NVRAM = 32;
 const DEFINE_VALIDATE = 1;
 const DESTROY_GRACEFUL = 1;
 /** VIR_DOMAIN_XML_SECURE | INACTIVE | UPDATE_CPU | MIGRATABLE */
@@ -33,7 +35,7 @@ function vcpuCount(def: DomainDef): number {
 
 export function qemuDomainDriver(state: QemuDriverState): Omit<HypervisorDriver, 'name'> {
   const get = (ref: { name: string; uuid: string; id: number }) => state.fromRef(ref);
-  const parse = (xml: string) => qemuParseDomainXML(xml, state.caps);
+  const parse = (xml: string) => qemuParseDomainXML(xml, state.caps, undefined, state.config);
   const hotplug = new QemuHotplug(state);
   /** A job on one domain, serialised with the others on it; `ref.id` follows the domain. */
   const job = <T>(ref: { name: string; uuid: string; id: number }, fn: (obj: QemuDomainObj) => Promise<T>): Promise<T> => {
@@ -102,18 +104,18 @@ export function qemuDomainDriver(state: QemuDriverState): Omit<HypervisorDriver,
       return state.refOf(obj);
     },
     async domainUndefineFlags(dom, flags) {
-      // Managed save, snapshots, checkpoints and NVRAM do not exist here: their flags are no-ops.
+      // Managed save, snapshots and checkpoints do not exist here: their flags are no-ops.
       checkFlags(flags, 0x7f, 'qemuDomainUndefineFlags', VIR_FROM_QEMU);
-      await job(dom, (obj) => state.undefine(obj));
+      await job(dom, (obj) => state.undefine(obj, flags));
     },
     async domainCreateXML(xml, flags) {
-      checkFlags(flags, START_PAUSED | START_VALIDATE, 'qemuDomainCreateXML', VIR_FROM_QEMU);
-      const obj = await state.createTransient(parse(xml), (flags & START_PAUSED) !== 0);
+      checkFlags(flags, START_PAUSED | START_VALIDATE | START_RESET_NVRAM, 'qemuDomainCreateXML', VIR_FROM_QEMU);
+      const obj = await state.createTransient(parse(xml), (flags & START_PAUSED) !== 0, (flags & START_RESET_NVRAM) !== 0);
       return state.refOf(obj);
     },
     async domainCreateWithFlags(dom, flags) {
-      checkFlags(flags, START_PAUSED, 'qemuDomainCreateWithFlags', VIR_FROM_QEMU);
-      await job(dom, (obj) => state.start(obj, (flags & START_PAUSED) !== 0));
+      checkFlags(flags, START_PAUSED | START_RESET_NVRAM, 'qemuDomainCreateWithFlags', VIR_FROM_QEMU);
+      await job(dom, (obj) => state.start(obj, (flags & START_PAUSED) !== 0, undefined, (flags & START_RESET_NVRAM) !== 0));
     },
     async domainDestroyFlags(dom, flags) {
       checkFlags(flags, DESTROY_GRACEFUL, 'qemuDomainDestroyFlags', VIR_FROM_QEMU);

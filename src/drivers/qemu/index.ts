@@ -15,10 +15,13 @@ import {
   VIR_FROM_URI,
   virError,
 } from '../../error';
+import type { DomainDef } from '../../conf/domain-def';
 import type { QemuCaps } from './capabilities';
 import { QemuCapsCache } from './caps-cache';
 import { buildCommandLine } from './command';
-import { keepAlive, QemuDriverState, type QemuDirs } from './domains';
+import { nvramDirOf } from './config';
+import { keepAlive, qemuDriverConfigFor, QemuDriverState, type QemuDirs } from './domains';
+import { firmwareDescriptorDirs, qemuFirmwareFillDomain, wantsFirmwareLookup } from './firmware';
 import { gatherDomainCapsHost, gatherQemuHostFacts } from './host-facts';
 import { qemuCapabilitiesXML, qemuDomainCapabilitiesXML, type QemuHostFacts } from './host-caps';
 import { qemuDomainDriver } from './hypervisor';
@@ -140,12 +143,17 @@ export class QemuConnection {
       throw virError(VIR_ERR_INVALID_ARG, VIR_FROM_QEMU, `unsupported config type ${format}`);
     }
     const caps = await this.caps();
-    return this.toNative(xml, caps);
+    const config = qemuDriverConfigFor(this.dirs);
+    const def = qemuParseDomainXML(xml, caps, undefined, config);
+    // A pretend fresh start: firmware autoselection reads the descriptors; nothing else does I/O.
+    if (wantsFirmwareLookup(def)) {
+      await qemuFirmwareFillDomain(def, { dirs: firmwareDescriptorDirs(process.getuid?.() === 0), nvramDir: nvramDirOf(config) });
+    }
+    return this.toNative(def, caps);
   }
 
-  /** The synchronous part of domainXMLToNative, given the capabilities. */
-  toNative(xml: string, caps: QemuCaps): string {
-    const def = qemuParseDomainXML(xml, caps);
+  /** The synchronous part of domainXMLToNative, given the parsed definition and capabilities. */
+  toNative(def: DomainDef, caps: QemuCaps): string {
     const domainName = `domain--1-${shortName(def.name)}`;
     const domainDir = path.join(this.dirs.libDir, domainName);
     pathVirtioChannels(def, path.join(this.dirs.libDir, 'channel', 'target', domainName));
@@ -229,7 +237,7 @@ async function domainCapabilities(
   // The machine type the answer is for, to pick the firmware that targets it.
   const accel = virttype === 'kvm' || (virttype === null && caps.has('kvm')) ? 'kvm' : 'qemu';
   const resolved = machine === null ? caps.defaultMachine(accel)?.name ?? null : caps.machines(accel).find((m) => m.name === machine || m.alias === machine)?.name ?? machine;
-  const host = await gatherDomainCapsHost(arch ?? caps.arch, resolved);
+  const host = await gatherDomainCapsHost(arch ?? caps.arch, resolved, { privileged: process.getuid?.() === 0 });
   return qemuDomainCapabilitiesXML({ binary, caps }, { emulatorbin, arch, machine, virttype }, host);
 }
 

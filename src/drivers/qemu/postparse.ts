@@ -24,7 +24,7 @@ import { attr, child, parseXML, type XmlElement, type XmlNode } from '../../conf
 import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, VIR_FROM_QEMU, virError } from '../../error';
 import type { PciAddress } from '../../util/pci';
 import type { QemuCaps } from './capabilities';
-import type { QemuDriverConfig } from './config';
+import { nvramDirOf, type QemuDriverConfig } from './config';
 import { memoryAlias } from './memory';
 
 /** A synthetic element, as if parsed: attributes in the order given. */
@@ -286,6 +286,8 @@ export function qemuDomainDefPostParse(def: DomainDef, caps: QemuCaps, config: Q
   if (!def.devices.emulator && caps.data.binary) def.devices.emulator = caps.data.binary;
   if (!def.os.arch) def.os.arch = caps.arch;
   if (!def.os.machine) def.os.machine = caps.defaultMachine(def.type)?.name;
+  // qemuCanonicalizeMachine: an alias ('q35') is stored as the machine it stands for.
+  else def.os.machine = caps.canonicalMachine(def.type, def.os.machine);
   defaultCpu(def, caps);
   defaultControllers(def, caps);
   defaultInputs(def);
@@ -364,21 +366,18 @@ function recheckInternalPaths(def: DomainDef, config: QemuDriverConfig): void {
 const AUDIO_TYPES = new Set(['none', 'alsa', 'coreaudio', 'jack', 'oss', 'pulseaudio', 'sdl', 'spice', 'file', 'dbus']);
 const SDL_AUDIO_DRIVERS = new Set(['esd', 'alsa', 'arts', 'pulseaudio']);
 
-/** Where a UEFI variable store goes when the definition names none (libvirt's nvramDir). */
-export const DEFAULT_NVRAM_DIR = '/var/lib/libvirt/qemu/nvram';
-
 /** qemuDomainDefNVRAMPostParse: a read-only pflash loader gets a per-domain variable store. */
-function defaultNvram(def: DomainDef): void {
+function defaultNvram(def: DomainDef, config: QemuDriverConfig): void {
   const loader = def.os.loader;
   const get = (k: string): string | undefined => loader?.attrs.find(([n]) => n === k)?.[1];
   if (!loader || get('type') !== 'pflash' || get('readonly') !== 'yes') return;
   def.os.nvram ??= { attrs: [], children: [] };
-  if (!def.os.nvram.path && !def.os.nvram.attrs.some(([k]) => k === 'type')) def.os.nvram.path = `${DEFAULT_NVRAM_DIR}/${def.name}_VARS.fd`;
+  if (!def.os.nvram.path && !def.os.nvram.attrs.some(([k]) => k === 'type')) def.os.nvram.path = `${nvramDirOf(config)}/${def.name}_VARS.fd`;
 }
 
 /** The per-device defaults (qemuDomainDeviceDefPostParse) and addresses (qemuDomainAssignAddresses). */
-export function qemuDomainDevicesPostParse(def: DomainDef, caps: QemuCaps): void {
-  defaultNvram(def);
+export function qemuDomainDevicesPostParse(def: DomainDef, caps: QemuCaps, config: QemuDriverConfig = {}): void {
+  defaultNvram(def, config);
   defaultControllers(def, caps);
   defaultSerials(def);
   defaultDisks(def);
@@ -470,7 +469,7 @@ export function qemuParseDomainXML(
   qemuDomainDefPostParse(def, caps, config);
   if (parseFlags & VIR_DOMAIN_DEF_PARSE_INACTIVE) recheckInternalPaths(def, config);
   postParseDomain(def);
-  qemuDomainDevicesPostParse(def, caps);
+  qemuDomainDevicesPostParse(def, caps, config);
   if (!(parseFlags & VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE)) validateDomain(def, opts);
   return def;
 }

@@ -144,7 +144,9 @@ describe('drivers/qemu host facts', function () {
   it('finds firmware through the QEMU descriptors that target the machine type, and VFIO', async () => {
     tree(root, {
       'usr/share/qemu/firmware/40-edk2-x86_64-secure.json': OVMF_DESCRIPTOR,
-      'usr/share/qemu/firmware/50-seabios.json': JSON.stringify({ 'interface-types': ['bios'], mapping: { device: 'memory', filename: '/usr/share/seabios/bios.bin' }, targets: [{ architecture: 'x86_64', machines: ['pc-i440fx-*', 'pc-q35-*'] }] }),
+      'usr/share/qemu/firmware/50-seabios.json': JSON.stringify({ 'interface-types': ['bios'], mapping: { device: 'memory', filename: '/usr/share/seabios/bios.bin' }, targets: [{ architecture: 'x86_64', machines: ['pc-i440fx-*', 'pc-q35-*'] }], features: [] }),
+      // Not JSON: domain capabilities go on without it.
+      'usr/share/qemu/firmware/55-broken.json': '{',
       'usr/share/qemu/firmware/60-hidden.json': OVMF_DESCRIPTOR,
       'etc/qemu/firmware/60-hidden.json': '',
       'usr/share/OVMF/OVMF_CODE_4M.fd': 'x',

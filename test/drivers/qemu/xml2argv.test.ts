@@ -63,7 +63,7 @@ function inputOf(testCase: string): string {
 async function argvOutcome(testCase: string): Promise<{ got?: string; error?: string; expected: string }> {
   const expected = fs.readFileSync(path.join(argvDir, `${testCase}.args`), 'utf8');
   try {
-    return { got: xml2argv(inputOf(testCase), await capsFor(testCase), testCase), expected };
+    return { got: await xml2argv(inputOf(testCase), await capsFor(testCase), testCase), expected };
   } catch (e) {
     return { error: (e as Error).message, expected };
   }
