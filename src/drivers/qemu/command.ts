@@ -728,19 +728,10 @@ function buildCpu(b: Builder): void {
   else if (mode === 'maximum') model = 'max';
   else model = textOf(child(cpu, 'model'));
   if (!model) return;
+  // match='minimum' makes the model at least the host CPU, through libvirt's CPU map.
+  if (attr(cpu, 'match') === 'minimum') throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, "CPU match 'minimum' is not supported yet");
   const parts = [model];
-  // libvirt turns <feature>s into QEMU properties through its CPU map (model definitions, feature
-  // names and their dependencies), which virtnode does not have: refused rather than guessed.
-  if (children(cpu, 'feature').length > 0) {
-    throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'CPU features are not supported yet');
-  }
-  for (const f of children(cpu, 'feature')) {
-    const name = attr(f, 'name');
-    const policy = attr(f, 'policy') ?? 'require';
-    if (!name) continue;
-    if (policy === 'require' || policy === 'force') parts.push(`${name}=on`);
-    else if (policy === 'disable' || policy === 'forbid') parts.push(`${name}=off`);
-  }
+  for (const [name, on] of guestCpuFeatures(b, cpu, mode === 'custom' ? model : undefined)) parts.push(`${CPU_FEATURE_QEMU_NAMES[name] ?? name}=${on ? 'on' : 'off'}`);
   const timers = b.def.clock ? children(b.def.clock, 'timer') : [];
   const kvmclock = timers.find((t) => attr(t, 'name') === 'kvmclock');
   if (kvmclock && attr(kvmclock, 'present') !== undefined) parts.push(`kvmclock=${attr(kvmclock, 'present') === 'no' ? 'off' : 'on'}`);
@@ -751,6 +742,46 @@ function buildCpu(b: Builder): void {
   parts.push(...hypervCpuFlags(b.def.features?.get('hyperv')));
   if (b.def.devices.panics.some((p) => simpleAttr(p, 'model') === 'hyperv')) parts.push('hv-crash');
   b.add('-cpu', parts.join(','));
+}
+
+/** libvirt's x86 feature names that QEMU spells differently (virQEMUCapsCPUFeatureToQEMU). */
+const CPU_FEATURE_QEMU_NAMES: Record<string, string> = {
+  cmp_legacy: 'cmp-legacy', ds_cpl: 'ds-cpl', fxsr_opt: 'fxsr-opt', kvm_pv_eoi: 'kvm-pv-eoi', kvm_pv_unhalt: 'kvm-pv-unhalt',
+  lahf_lm: 'lahf-lm', nodeid_msr: 'nodeid-msr', pclmuldq: 'pclmulqdq', perfctr_core: 'perfctr-core', perfctr_nb: 'perfctr-nb',
+  tsc_adjust: 'tsc-adjust',
+};
+
+/**
+ * Features libvirt's CPU map records as taken out of a model by QEMU after libvirt defined it:
+ * a guest of that model gets them disabled explicitly unless its definition names them
+ * (virCPUx86DisableRemovedFeatures), so that it sees the CPU libvirt describes.
+ */
+const REMOVED_MODEL_FEATURES: Record<string, string[]> = {
+  'Icelake-Server': ['intel-pt'],
+};
+
+/**
+ * qemuProcessUpdateGuestCPU's view of the <feature>s: each on or off, a custom model's removed
+ * features added, and disabled features QEMU does not know left out (QEMU never enables what it
+ * does not know).
+ */
+function guestCpuFeatures(b: Builder, cpu: XmlElement, customModel: string | undefined): Array<[string, boolean]> {
+  const out: Array<[string, boolean]> = [];
+  for (const f of children(cpu, 'feature')) {
+    const name = attr(f, 'name');
+    const policy = attr(f, 'policy') ?? 'require';
+    if (name === undefined) continue;
+    // 'optional' resolves against the host CPU through libvirt's CPU map, which virtnode lacks.
+    if (!['require', 'force', 'disable', 'forbid'].includes(policy)) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `CPU feature policy '${policy}' is not supported yet`);
+    out.push([name, policy === 'require' || policy === 'force']);
+  }
+  for (const name of customModel !== undefined ? REMOVED_MODEL_FEATURES[customModel] ?? [] : []) {
+    if (!out.some(([n]) => n === name)) out.push([name, false]);
+  }
+  const host = b.caps.hostCpu(b.def.type);
+  if (!host) return out;
+  const known = new Set(Object.keys(host.props).filter((k) => typeof host.props[k] === 'boolean'));
+  return out.filter(([name, on]) => on || known.has(CPU_FEATURE_QEMU_NAMES[name] ?? name));
 }
 
 /** libvirt's Hyper-V enlightenments, in its enum order, with QEMU's property names. */

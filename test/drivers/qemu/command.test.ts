@@ -138,6 +138,15 @@ describe('qemu buildCommandLine', function () {
     assert.match(argv, /-add-fd set=0,fd=40,opaque=libvirt-1-storage0 \\\n-blockdev '\{"driver":"file","filename":"\/dev\/fdset\/0","node-name":"libvirt-1-storage","read-only":false,"discard":"unmap"\}'/);
   });
 
+  it('turns CPU features into QEMU properties, leaving out disabled ones this QEMU does not know', async function () {
+    const caps = await loadTestCaps(repliesFile);
+    const cpu = (features: string): string => `<cpu mode='custom' match='exact' check='none'><model fallback='forbid'>Haswell</model>${features}</cpu>`;
+    const def = qemuParseDomainXML(minimal('', cpu(`<feature policy='require' name='lahf_lm'/><feature policy='disable' name='pconfig'/><feature policy='forbid' name='vmx'/>`)).replace("type='qemu'", "type='kvm'"), caps);
+    assert.match(buildCommandLine(def, caps).toString({ linebreaks: true }), /^-cpu Haswell,lahf-lm=on,vmx=off \\$/m);
+    const optional = qemuParseDomainXML(minimal('', cpu(`<feature policy='optional' name='vmx'/>`)), caps);
+    assert.throws(() => buildCommandLine(optional, caps), { code: 67, message: "unsupported configuration: CPU feature policy 'optional' is not supported yet" });
+  });
+
   it('describes HMAT figures to QEMU and refuses a CPU-less initiator', async function () {
     const caps = await loadTestCaps(repliesFile);
     const numa = (ic: string): string => `<cpu><numa><cell id='0' cpus='0' memory='102400' unit='KiB'/><cell id='1' memory='102400' unit='KiB'/>
