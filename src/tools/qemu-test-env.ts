@@ -63,6 +63,10 @@ const TEST_SECRETS = {
 const TEST_POOLS: Record<string, StoragePoolInfo> = {
   'pool-disk': { type: 'disk', active: true, devices: ['/dev/sda'] },
   'pool-iscsi': { type: 'iscsi', active: true, hosts: [{ name: 'iscsi.example.com' }], devices: ['demo-target'] },
+  'pool-iscsi-auth': {
+    type: 'iscsi', active: true, hosts: [{ name: 'iscsi.example.com' }], devices: ['demo-target'],
+    auth: { username: 'admin', secret: { uuid: '2ec115d7-3a88-3ceb-bc12-0ac909a6fd87' } },
+  },
 };
 
 const VOLUME_TYPES = ['file', 'block', 'dir', 'network', 'netdir', 'ploop'];

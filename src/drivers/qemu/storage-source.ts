@@ -80,6 +80,9 @@ export function translateDiskSourcePool(disk: DiskDef, storage: StorageLookup | 
   }
   const startupPolicy = get('startupPolicy');
   const kept = disk.source.attrs.filter(([k]) => !['pool', 'volume', 'mode'].includes(k));
+  // A volume's credentials are its pool's: the disk's own <auth> does not survive the lookup.
+  const keptChildren = disk.source.children.filter((c) => c.name !== 'auth');
+  const extra = disk.extra.filter((e) => e.name !== 'auth');
   const startupOnlyForFiles = (): void => {
     if (startupPolicy !== undefined && (pool.type === 'iscsi' || pool.type === 'iscsi-direct' || vol.type !== 'file')) {
       throw virError(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, "'startupPolicy' is only valid for 'file' type volume");
@@ -95,11 +98,11 @@ export function translateDiskSourcePool(disk: DiskDef, storage: StorageLookup | 
       throw virError(VIR_ERR_INTERNAL_ERROR, VIR_FROM_DOMAIN, `unexpected storage volume type '${vol.type}' for storage pool type '${pool.type}'`);
     }
     type = local.type;
-    source = { attrs: [[local.attr, vol.path], ...kept], children: disk.source.children };
+    source = { attrs: [[local.attr, vol.path], ...kept], children: keptChildren };
   } else if (pool.type === 'iscsi' || pool.type === 'iscsi-direct') {
     startupOnlyForFiles();
     type = 'network';
-    source = { attrs: [['protocol', 'iscsi'], ['name', iscsiLunName(pool, volName)], ...kept], children: [...iscsiPoolElements(pool, disk), ...disk.source.children] };
+    source = { attrs: [['protocol', 'iscsi'], ['name', iscsiLunName(pool, volName)], ...kept], children: [...iscsiPoolElements(pool, keptChildren), ...keptChildren] };
   } else {
     throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, `using '${pool.type}' pools for backing 'volume' disks isn't yet supported`);
   }
@@ -108,7 +111,7 @@ export function translateDiskSourcePool(disk: DiskDef, storage: StorageLookup | 
   const driver = driverAttrs.some(([k]) => k === 'type')
     ? disk.driver
     : { attrs: [...driverAttrs, ['type', type === 'dir' ? 'fat' : 'raw'] as [string, string]], children: disk.driver?.children ?? [] };
-  return { ...disk, type, source, driver };
+  return { ...disk, type, source, driver, extra };
 }
 
 /** virDomainDiskAddISCSIPoolSourceHost: "<target IQN>/<LUN>" of a volume named unit:0:0:<LUN>. */
@@ -121,12 +124,11 @@ function iscsiLunName(pool: StoragePoolInfo, volume: string): string {
   return `${device}/${tokens[3]}`;
 }
 
-/** The pool's host (port 3260 unless it says), CHAP auth and initiator, as the disk's own source would give them. */
-function iscsiPoolElements(pool: StoragePoolInfo, disk: DiskDef): XmlElement[] {
+/** The pool's host (port 3260 unless it says), CHAP auth and initiator (unless the disk names one), as a source of its own would give them. */
+function iscsiPoolElements(pool: StoragePoolInfo, own: XmlElement[]): XmlElement[] {
   const host = pool.hosts![0];
   const out = [element('host', [['name', host.name], ['port', String(host.port ?? 3260)]])];
-  const own = disk.source!.children;
-  if (pool.auth && !own.some((c) => c.name === 'auth') && !disk.extra.some((e) => e.name === 'auth')) {
+  if (pool.auth) {
     const ref: Array<[string, string]> = [['type', 'iscsi']];
     if (pool.auth.secret.uuid !== undefined) ref.push(['uuid', pool.auth.secret.uuid]);
     if (pool.auth.secret.usage !== undefined) ref.push(['usage', pool.auth.secret.usage]);

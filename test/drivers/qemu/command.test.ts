@@ -128,6 +128,21 @@ describe('qemu buildCommandLine', function () {
     });
   });
 
+  it("reaches an iSCSI pool's LUN directly with the pool's credentials, not the disk's", async function () {
+    const caps = await loadTestCaps(repliesFile);
+    const def = qemuParseDomainXML(minimal(`<disk type='volume' device='disk'><auth username='mine'><secret type='iscsi' usage='x'/></auth>
+      <source pool='san' volume='unit:0:0:7' mode='direct'/><target dev='vda' bus='virtio'/></disk>`), caps);
+    const pool: StoragePoolInfo = {
+      type: 'iscsi', active: true, hosts: [{ name: 'san.example.org', port: 3261 }], devices: ['iqn.2004-04.org.example:t1'],
+      auth: { username: 'admin', secret: { uuid: '2ec115d7-3a88-3ceb-bc12-0ac909a6fd87' } },
+    };
+    const asked: Array<{ type: string; uuid?: string; usage?: string }> = [];
+    const secrets = { masterKey: Buffer.alloc(32), lookup: (ref: { type: string; uuid?: string; usage?: string }) => (asked.push(ref), Buffer.from('pw')) };
+    const argv = buildCommandLine(def, caps, { storage: volumeStorage(pool, { type: 'block', path: '/x' }), secrets }).toString({ linebreaks: true });
+    assert.match(argv, /"driver":"iscsi","portal":"san\.example\.org:3261","target":"iqn\.2004-04\.org\.example:t1","lun":7,"transport":"tcp","user":"admin","password-secret":"libvirt-1-storage-auth-secret0"/);
+    assert.deepStrictEqual(asked, [{ type: 'iscsi', uuid: '2ec115d7-3a88-3ceb-bc12-0ac909a6fd87', usage: undefined }]);
+  });
+
   it('hands QEMU an fd group in an fd set of its own, and refuses a group never associated', async function () {
     const caps = await loadTestCaps(repliesFile);
     const def = qemuParseDomainXML(minimal(`<disk type='file' device='disk'><source file='/img' fdgroup='g1'/><target dev='vda' bus='virtio'/></disk>`), caps);
