@@ -1380,7 +1380,7 @@ function diskEncryption(disk: DiskDef): { type: string; uuid?: string; usage?: s
   return encryptionOf(enc, genericAttr(disk.driver, 'type') ?? 'raw');
 }
 
-/** The <encryption> of one image of format `format`, as diskEncryption. */
+/** The <encryption> of one image in format `imageFormat`, as diskEncryption. */
 function encryptionOf(enc: XmlElement | undefined, imageFormat: string): { type: string; uuid?: string; usage?: string } | undefined {
   if (!enc) return undefined;
   const secret = child(enc, 'secret');
@@ -1435,7 +1435,8 @@ function unsupportedSource(): never {
 function storageProps(b: Builder, disk: DiskDef, img: ChainImage, index: number | string, top: boolean): Props {
   const src = img.source;
   const sa = (k: string): string | undefined => attrOf(src, k);
-  // <slices> are a layer above this node; a top image's <encryption> is its format node's.
+  // <slices> are a layer above this node, an image's <encryption> is its format node's and a
+  // <seclabel> the security driver's.
   const own = src.children.filter((c) => c.name !== 'slices' && c.name !== 'seclabel' && c.name !== 'encryption');
   if (img.type === 'file') {
     if (own.length > 0) unsupportedSource();
