@@ -11,6 +11,8 @@ import { nvramDirOf, type QemuDriverConfig } from '../drivers/qemu/config';
 import { firmwareDescriptorDirs, qemuFirmwareFillDomain } from '../drivers/qemu/firmware';
 import { qemuParseDomainXML } from '../drivers/qemu/postparse';
 import { capsFromRepliesFile } from '../drivers/qemu/replies';
+import type { StorageLookup, StoragePoolInfo } from '../drivers/qemu/storage-source';
+import { VIR_ERR_INTERNAL_ERROR, VIR_ERR_NO_STORAGE_POOL, VIR_ERR_NO_STORAGE_VOL, VIR_FROM_QEMU, virError } from '../error';
 import { uuidFromBytes } from '../util/uuid';
 
 /** VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE, the flags of libvirt's xml2xml inactive test. */
@@ -56,6 +58,44 @@ const TEST_SECRETS = {
   masterKey: Buffer.from(Array.from({ length: 32 }, (_, i) => i)),
   randomIV: () => Buffer.from(Array.from({ length: 16 }, (_, i) => i)),
   lookup: () => Buffer.from('AQCVn5hO6HzFAhAAq0NCv8jtJcIcE+HOBlMQ1A'),
+};
+
+/** The pools of libvirt's tests/storagepoolxml2xmlout/ that domain definitions name. */
+const TEST_POOLS: Record<string, StoragePoolInfo> = {
+  'pool-disk': { type: 'disk', active: true, devices: ['/dev/sda'] },
+  'pool-iscsi': { type: 'iscsi', active: true, hosts: [{ name: 'iscsi.example.com' }], devices: ['demo-target'] },
+  'pool-iscsi-auth': {
+    type: 'iscsi', active: true, hosts: [{ name: 'iscsi.example.com' }], devices: ['demo-target'],
+    auth: { username: 'admin', secret: { uuid: '2ec115d7-3a88-3ceb-bc12-0ac909a6fd87' } },
+  },
+};
+
+const VOLUME_TYPES = ['file', 'block', 'dir', 'network', 'netdir', 'ploop'];
+
+/**
+ * qemuxml2argvtest's fake storage driver: the pool 'inactive' exists but is not active, other
+ * pools are the test pool definitions; a volume named TYPE+NAME is a TYPE volume (block without
+ * a '+') at /some/TYPE/device/NAME, and 'nonexistent' does not exist.
+ */
+const TEST_STORAGE: StorageLookup = {
+  lookupPool(name) {
+    if (name === 'inactive') return { type: 'dir', active: false };
+    const pool = TEST_POOLS[name];
+    if (!pool) throw virError(VIR_ERR_NO_STORAGE_POOL, VIR_FROM_QEMU, `File 'storagepoolxml2xmlout/${name}.xml' not found`);
+    return pool;
+  },
+  lookupVolume(_pool, volume) {
+    if (volume === 'nonexistent') throw virError(VIR_ERR_NO_STORAGE_VOL, VIR_FROM_QEMU, `no storage vol with matching name '${volume}'`);
+    const plus = volume.indexOf('+');
+    const [type, name] = plus < 0 ? ['block', volume] : [volume.slice(0, plus), volume.slice(plus + 1)];
+    if (!VOLUME_TYPES.includes(type)) throw virError(VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU, `Invalid volume type '${type}'`);
+    return { type, path: `/some/${type}/device/${name}` };
+  },
+};
+
+/** The fd groups a case associates with its domain (the ARG_FD_GROUP arguments of its DO_TEST). */
+const CASE_FD_GROUPS: Record<string, Record<string, number[]>> = {
+  'disk-source-fd': { testgroup2: [700, 705], testgroup5: [704], testgroup6: [777, 778] },
 };
 
 /**
@@ -126,6 +166,7 @@ export const TEST_FIRMWARE_ROOT = path.resolve(__dirname, '..', '..', 'test', 'd
 /** xml2argv: the command line libvirt's test harness would produce, rendered with line breaks. */
 export async function xml2argv(xml: string, caps: QemuCaps, name?: string, firmwareRoot = TEST_FIRMWARE_ROOT): Promise<string> {
   const config = testConfigFor(name);
+  const fdGroups = new Map(Object.entries(CASE_FD_GROUPS[name?.replace(/\.x86_64-latest$/, '') ?? ''] ?? {}));
   const def = qemuParseDomainXML(xml, caps, undefined, config, testUUID);
   // qemuProcessPrepareDomain of a fresh start: firmware autoselection.
   await qemuFirmwareFillDomain(def, {
@@ -133,7 +174,7 @@ export async function xml2argv(xml: string, caps: QemuCaps, name?: string, firmw
     nvramDir: nvramDirOf(config),
   });
   return buildCommandLine(def, caps, {
-    config, monitorFd: 1729, passedSocketFd: 1729, passedFileFdBase: 1750, vhostVsockFd: 6789, vsockAutoCid: 42, openVdpaDevice: () => 1732, openTap: () => 3, openVhostNet: () => 44, scsiGenericName: () => 'sg0', openVhostScsi: () => 3, secrets: TEST_SECRETS, drmRenderNode: '/dev/dri/foo', id: -1, hugetlbfs: TEST_HUGETLBFS, tpmEmulatorSocket: '/dev/test', tpmPassthroughFds: [1730, 1731], memoryBackingDir: '/var/lib/libvirt/qemu/ram' }).toString({ linebreaks: true }) + '\n';
+    config, monitorFd: 1729, passedSocketFd: 1729, passedFileFdBase: 1750, vhostVsockFd: 6789, vsockAutoCid: 42, openVdpaDevice: () => 1732, openTap: () => 3, openVhostNet: () => 44, scsiGenericName: () => 'sg0', openVhostScsi: () => 3, secrets: TEST_SECRETS, drmRenderNode: '/dev/dri/foo', id: -1, hugetlbfs: TEST_HUGETLBFS, tpmEmulatorSocket: '/dev/test', tpmPassthroughFds: [1730, 1731], memoryBackingDir: '/var/lib/libvirt/qemu/ram', storage: TEST_STORAGE, fdGroups }).toString({ linebreaks: true }) + '\n';
 }
 
 /** xml2xml: the inactive XML after the QEMU post-parse step. */

@@ -118,6 +118,11 @@ export class QemuCaps {
     return this.accelCaps(virtType)?.cpuModels ?? [];
   }
 
+  /** The host CPU as QEMU expanded it for a libvirt domain type, when it was probed. */
+  hostCpu(virtType: string): QemuHostCpu | undefined {
+    return this.accelCaps(virtType)?.hostCpu;
+  }
+
   /** The machine type used when a definition names none (libvirt's preferred one first). */
   defaultMachine(virtType: string): QemuMachineType | undefined {
     return this.machines(virtType)[0];

@@ -16,7 +16,7 @@ import type {
 } from '../../conf/domain';
 import { diskNameToIndex } from '../../conf/domain-parse';
 import { attr, child, children, textOf, type XmlElement } from '../../conf/xml';
-import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU, virError } from '../../error';
+import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_INTERNAL_ERROR, VIR_ERR_INVALID_ARG, VIR_FROM_QEMU, virError } from '../../error';
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { Command } from '../../util/command';
 import { formatPciAddress } from '../../util/pci';
@@ -26,6 +26,8 @@ import { cellKiB, checkMemorySupported, legacyNumaMem, initialMemoryKiB, memoryD
 import { DEFAULT_CHARDEV_TLS_DIR, DEFAULT_NBD_TLS_DIR, DEFAULT_SPICE_TLS_DIR, DEFAULT_VNC_TLS_DIR, type QemuDriverConfig } from './config';
 import { parseMemoryKiB, parseScaledBytes } from '../../conf/units';
 import { escapeOptionValue } from './props';
+import { hasHmat, hmatNumaArgs, nodeInitiator, numaInterconnects } from './numa-hmat';
+import { translateDiskSourcePool, type StorageLookup } from './storage-source';
 import { assignUsbPorts, isI440fx, isQ35, modelOf, qemuAssignDeviceAliases, simpleAttr } from './postparse';
 
 export interface BuildCommandLineOptions {
@@ -98,6 +100,16 @@ export interface BuildCommandLineOptions {
    * running domain, the indexes its disks have, so a hot-added disk gets a new one.
    */
   diskNodeIndexes?: Map<string, number>;
+  /**
+   * The storage driver, for disks that name a pool's volume (<disk type='volume'>). Unset: there
+   * is none, and such disks fail as libvirt fails on a pool it cannot find.
+   */
+  storage?: StorageLookup;
+  /**
+   * File descriptors associated with the domain by group name (virDomainFDAssociate): QEMU opens
+   * a disk image whose <source> names an fdgroup from that group's fds, in an fd set of its own.
+   */
+  fdGroups?: ReadonlyMap<string, readonly number[]>;
 }
 
 /** virCommandAddEnvPassCommon: what a QEMU process inherits from its starter, in this order. */
@@ -359,6 +371,9 @@ class Builder {
   readonly jsonObject: boolean;
   private fdSets = 0;
   private bootIndexes = new Map<DeviceInfo, number>();
+  private nodeIndexes?: Map<DiskDef, number>;
+  /** The fd set of each image QEMU opens from an fd group, by its storage node name. */
+  readonly storageFdSets = new Map<string, { set: number; fds: readonly number[] }>();
   /** <qemu:override> property edits per device alias. */
   frontendOverrides = new Map<string, FrontendOverride[]>();
 
@@ -508,8 +523,13 @@ class Builder {
    * first, each chain from its top down, so the first disk's top image has the highest index.
    */
   allocNodeIndexes(): Map<DiskDef, number> {
+    this.nodeIndexes ??= this.computeNodeIndexes();
+    return this.nodeIndexes;
+  }
+
+  private computeNodeIndexes(): Map<DiskDef, number> {
     const out = new Map<DiskDef, number>();
-    const disks = this.def.devices.disks.filter((d) => this.diskHasBlockdev(d));
+    const disks = this.def.devices.disks.filter((d) => this.diskTakesNodes(d));
     const known = this.opts.diskNodeIndexes;
     if (known && known.size > 0) {
       // A running domain: its disks keep their nodes; a hot-added one gets the next free index.
@@ -548,6 +568,32 @@ class Builder {
   /** Whether a disk's images are -blockdev nodes: SD cards still go through a legacy -drive. */
   diskHasBlockdev(disk: DiskDef): boolean {
     return disk.target.bus !== 'sd' && this.diskHasSource(disk);
+  }
+
+  /**
+   * Whether a disk's images get node indexes: every disk QEMU sees as a block device (SD cards
+   * and vhost-user disks are not), an empty drive's missing medium included.
+   */
+  diskTakesNodes(disk: DiskDef): boolean {
+    return disk.target.bus !== 'sd' && disk.type !== 'vhostuser' && (this.diskHasSource(disk) || disk.source === undefined);
+  }
+
+  /**
+   * qemuDomainPrepareStorageSourceFDs: every image with an fdgroup gets an fd set of its own,
+   * numbered before anything else is passed, in node index order.
+   */
+  prepareStorageFds(): void {
+    const nodes = [...this.allocNodeIndexes()].sort((x, y) => x[1] - y[1]);
+    for (const [disk, n] of nodes) {
+      if (!disk.source) continue;
+      diskChain(disk).images.forEach((img, k) => {
+        const group = attrOf(img.source, 'fdgroup');
+        if (group === undefined || (img.type !== 'file' && img.type !== 'block')) return;
+        const fds = this.opts.fdGroups?.get(group);
+        if (!fds || fds.length === 0) throw virError(VIR_ERR_INVALID_ARG, VIR_FROM_QEMU, `file descriptor group '${group}' was not associated with the domain`);
+        this.storageFdSets.set(`libvirt-${n + k}-storage`, { set: this.fdSets++, fds });
+      });
+    }
   }
 }
 
@@ -647,6 +693,11 @@ function buildMachine(b: Builder): void {
   parts.push(`dump-guest-core=${def.memoryDumpCore === 'on' ? 'on' : 'off'}`);
   const ramId = caps.findMachine(def.type, def.os.machine ?? 'pc')?.defaultRAMid;
   if (def.devices.memories.some((m) => simpleAttr(m, 'model') === 'nvdimm')) parts.push('nvdimm=on');
+  const numa = def.cpu ? child(def.cpu, 'numa') : undefined;
+  if (hasHmat(numa, numaCellsOf(def))) {
+    if (!caps.has('numa.hmat')) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'HMAT is not supported with this QEMU');
+    parts.push('hmat=on');
+  }
   if (numaCellsOf(def).length === 0 && ramId && !def.maxMemory) parts.push(`memory-backend=${ramId}`);
   if (def.launchSecurity) parts.push('confidential-guest-support=lsec0');
   pflashImages(def).forEach((_img, i) => parts.push(`pflash${i}=libvirt-pflash${i}-format`));
@@ -690,19 +741,10 @@ function buildCpu(b: Builder): void {
   else if (mode === 'maximum') model = 'max';
   else model = textOf(child(cpu, 'model'));
   if (!model) return;
+  // match='minimum' makes the model at least the host CPU, through libvirt's CPU map.
+  if (attr(cpu, 'match') === 'minimum') throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, "CPU match 'minimum' is not supported yet");
   const parts = [model];
-  // libvirt turns <feature>s into QEMU properties through its CPU map (model definitions, feature
-  // names and their dependencies), which virtnode does not have: refused rather than guessed.
-  if (children(cpu, 'feature').length > 0) {
-    throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'CPU features are not supported yet');
-  }
-  for (const f of children(cpu, 'feature')) {
-    const name = attr(f, 'name');
-    const policy = attr(f, 'policy') ?? 'require';
-    if (!name) continue;
-    if (policy === 'require' || policy === 'force') parts.push(`${name}=on`);
-    else if (policy === 'disable' || policy === 'forbid') parts.push(`${name}=off`);
-  }
+  for (const [name, on] of guestCpuFeatures(b, cpu, mode === 'custom' ? model : undefined)) parts.push(`${CPU_FEATURE_QEMU_NAMES[name] ?? name}=${on ? 'on' : 'off'}`);
   const timers = b.def.clock ? children(b.def.clock, 'timer') : [];
   const kvmclock = timers.find((t) => attr(t, 'name') === 'kvmclock');
   if (kvmclock && attr(kvmclock, 'present') !== undefined) parts.push(`kvmclock=${attr(kvmclock, 'present') === 'no' ? 'off' : 'on'}`);
@@ -713,6 +755,46 @@ function buildCpu(b: Builder): void {
   parts.push(...hypervCpuFlags(b.def.features?.get('hyperv')));
   if (b.def.devices.panics.some((p) => simpleAttr(p, 'model') === 'hyperv')) parts.push('hv-crash');
   b.add('-cpu', parts.join(','));
+}
+
+/** libvirt's x86 feature names that QEMU spells differently (virQEMUCapsCPUFeatureToQEMU). */
+const CPU_FEATURE_QEMU_NAMES: Record<string, string> = {
+  cmp_legacy: 'cmp-legacy', ds_cpl: 'ds-cpl', fxsr_opt: 'fxsr-opt', kvm_pv_eoi: 'kvm-pv-eoi', kvm_pv_unhalt: 'kvm-pv-unhalt',
+  lahf_lm: 'lahf-lm', nodeid_msr: 'nodeid-msr', pclmuldq: 'pclmulqdq', perfctr_core: 'perfctr-core', perfctr_nb: 'perfctr-nb',
+  tsc_adjust: 'tsc-adjust',
+};
+
+/**
+ * Features libvirt's CPU map records as taken out of a model by QEMU after libvirt defined it:
+ * a guest of that model gets them disabled explicitly unless its definition names them
+ * (virCPUx86DisableRemovedFeatures), so that it sees the CPU libvirt describes.
+ */
+const REMOVED_MODEL_FEATURES: Record<string, string[]> = {
+  'Icelake-Server': ['intel-pt'],
+};
+
+/**
+ * qemuProcessUpdateGuestCPU's view of the <feature>s: each on or off, a custom model's removed
+ * features added, and disabled features QEMU does not know left out (QEMU never enables what it
+ * does not know).
+ */
+function guestCpuFeatures(b: Builder, cpu: XmlElement, customModel: string | undefined): Array<[string, boolean]> {
+  const out: Array<[string, boolean]> = [];
+  for (const f of children(cpu, 'feature')) {
+    const name = attr(f, 'name');
+    const policy = attr(f, 'policy') ?? 'require';
+    if (name === undefined) continue;
+    // 'optional' resolves against the host CPU through libvirt's CPU map, which virtnode lacks.
+    if (!['require', 'force', 'disable', 'forbid'].includes(policy)) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `CPU feature policy '${policy}' is not supported yet`);
+    out.push([name, policy === 'require' || policy === 'force']);
+  }
+  for (const name of customModel !== undefined ? REMOVED_MODEL_FEATURES[customModel] ?? [] : []) {
+    if (!out.some(([n]) => n === name)) out.push([name, false]);
+  }
+  const host = b.caps.hostCpu(b.def.type);
+  if (!host) return out;
+  const known = new Set(Object.keys(host.props).filter((k) => typeof host.props[k] === 'boolean'));
+  return out.filter(([name, on]) => on || known.has(CPU_FEATURE_QEMU_NAMES[name] ?? name));
 }
 
 /** libvirt's Hyper-V enlightenments, in its enum order, with QEMU's property names. */
@@ -766,12 +848,22 @@ function buildNuma(b: Builder): void {
   const cells = numaCellsOf(b.def);
   const legacy = cells.length > 0 && legacyNumaMem(b.def, b.caps);
   if (legacy && b.def.memoryBacking && attr(child(b.def.memoryBacking, 'allocation'), 'mode') === 'immediate') b.add('-mem-prealloc');
-  for (const cell of cells) {
+  if (cells.length === 0) return;
+  const numa = child(b.def.cpu!, 'numa');
+  const hmat = hasHmat(numa, cells);
+  const interconnects = numaInterconnects(numa, cells);
+  const firstWithCpus = cells.findIndex((c) => attr(c, 'cpus') !== undefined);
+  if (firstWithCpus < 0) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'At least one NUMA node has to have CPUs');
+  cells.forEach((cell, i) => {
     const id = attr(cell, 'id') ?? '0';
     if (!legacy) for (const props of numaCellObjects(b.def, b.caps, env, cell)) b.object(props);
     const cpus = (attr(cell, 'cpus') ?? '').split(',').filter(Boolean).map((r) => `,cpus=${r}`).join('');
-    b.add('-numa', `node,nodeid=${id}${cpus},${legacy ? `mem=${cellKiB(cell) / 1024}` : `memdev=ram-node${id}`}`);
-  }
+    // A node with neither CPUs nor figures naming one is reached from the first node with CPUs.
+    const own = nodeInitiator(cells, interconnects, i);
+    const initiator = hmat ? `,initiator=${own < 0 ? firstWithCpus : own}` : '';
+    b.add('-numa', `node,nodeid=${id}${cpus}${initiator},${legacy ? `mem=${cellKiB(cell) / 1024}` : `memdev=ram-node${id}`}`);
+  });
+  if (hmat) for (const arg of hmatNumaArgs(cells, interconnects)) b.add('-numa', arg);
 }
 
 /** qemuBuildMemoryDeviceCommandLine: each memory module's backend and device. */
@@ -1226,7 +1318,7 @@ function buildDisks(b: Builder): void {
     }
     const n = nodes.get(disk);
     let drive: string | undefined;
-    if (n !== undefined) drive = buildBlockdev(b, disk, n);
+    if (n !== undefined && b.diskHasBlockdev(disk)) drive = buildBlockdev(b, disk, n);
     buildDiskDevice(b, disk, drive);
   }
 }
@@ -1298,12 +1390,17 @@ function diskChain(disk: DiskDef): { images: ChainImage[]; terminated: boolean }
  */
 function diskEncryption(disk: DiskDef): { type: string; uuid?: string; usage?: string } | undefined {
   const enc = disk.extra.find((e) => e.name === 'encryption') ?? disk.source?.children.find((e) => e.name === 'encryption');
+  return encryptionOf(enc, genericAttr(disk.driver, 'type') ?? 'raw');
+}
+
+/** The <encryption> of one image in format `imageFormat`, as diskEncryption. */
+function encryptionOf(enc: XmlElement | undefined, imageFormat: string): { type: string; uuid?: string; usage?: string } | undefined {
   if (!enc) return undefined;
   const secret = child(enc, 'secret');
   const format = attr(enc, 'format');
   const engine = attr(enc, 'engine') ?? 'qemu';
   const ok = format === 'luks' && engine === 'qemu' && secret && attr(secret, 'type') === 'passphrase' && children(enc).length === 1
-    && ['raw', 'qcow2'].includes(genericAttr(disk.driver, 'type') ?? 'raw') && (attr(secret, 'uuid') !== undefined || attr(secret, 'usage') !== undefined);
+    && ['raw', 'qcow2'].includes(imageFormat) && (attr(secret, 'uuid') !== undefined || attr(secret, 'usage') !== undefined);
   if (!ok) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'disk encryption settings are not supported yet');
   return { type: 'passphrase', uuid: attr(secret, 'uuid'), usage: attr(secret, 'usage') };
 }
@@ -1351,8 +1448,9 @@ function unsupportedSource(): never {
 function storageProps(b: Builder, disk: DiskDef, img: ChainImage, index: number | string, top: boolean): Props {
   const src = img.source;
   const sa = (k: string): string | undefined => attrOf(src, k);
-  // <slices> are a layer above this node; a top image's <encryption> is its format node's.
-  const own = src.children.filter((c) => c.name !== 'slices' && !(top && c.name === 'encryption'));
+  // <slices> are a layer above this node, an image's <encryption> is its format node's and a
+  // <seclabel> the security driver's.
+  const own = src.children.filter((c) => c.name !== 'slices' && c.name !== 'seclabel' && c.name !== 'encryption');
   if (img.type === 'file') {
     if (own.length > 0) unsupportedSource();
     return [['driver', 'file'], ['filename', sa('file')]];
@@ -1372,7 +1470,7 @@ function storageProps(b: Builder, disk: DiskDef, img: ChainImage, index: number 
     return [['driver', cdrom ? 'host_cdrom' : 'host_device'], ['filename', dev], ['pr-manager', reservations ? prManager(b, reservations, index) : undefined]];
   }
   if (img.type === 'dir') {
-    if (src.children.length > 0 || img.format !== 'fat') unsupportedSource();
+    if (own.length > 0 || img.format !== 'fat') unsupportedSource();
     return [['driver', 'vvfat'], ['dir', sa('dir')], ['floppy', disk.device === 'floppy'], ['rw', !disk.readonly]];
   }
   if (img.type !== 'network') throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported disk type '${img.type}'`);
@@ -1531,6 +1629,11 @@ function buildBlockdev(b: Builder, disk: DiskDef, n: number): string {
   const cache = cacheOf(disk);
   const cacheProp: Props = cache ? [['cache', { direct: cache[1], 'no-flush': cache[2] }]] : [];
   const encryption = diskEncryption(disk);
+  // The fd sets of the whole chain come first, top image first.
+  images.forEach((_img, k) => {
+    const fdset = b.storageFdSets.get(`libvirt-${n + k}-storage`);
+    fdset?.fds.forEach((fd, i) => b.add('-add-fd', `set=${fdset.set},fd=${fd},opaque=libvirt-${n + k}-storage${i}`));
+  });
   for (let k = images.length - 1; k >= 0; k--) {
     const img = images[k];
     const index = n + k;
@@ -1539,11 +1642,17 @@ function buildBlockdev(b: Builder, disk: DiskDef, n: number): string {
     const io = top ? drv('io') : undefined;
     if (io !== undefined && io !== 'default') storage.push(['aio', io]);
     const storageName = `libvirt-${index}-storage`;
-    storage.push(['node-name', storageName], ...cacheProp, ['auto-read-only', true], ['discard', 'unmap']);
+    const fdset = b.storageFdSets.get(storageName);
+    if (fdset) storage[storage.findIndex(([k]) => k === 'filename')][1] = `/dev/fdset/${fdset.set}`;
+    // QEMU reopens an auto-read-only image read-write through another fd of its set: with a
+    // single fd there is none, so the image is opened as it will be used.
+    const access: Props = fdset?.fds.length === 1 ? [['read-only', top ? readonly : true]] : [['auto-read-only', true]];
+    storage.push(['node-name', storageName], ...cacheProp, ...access, ['discard', 'unmap']);
     let keySecret: string | undefined;
-    if (top && encryption) {
+    const imageEncryption = top ? encryption : encryptionOf(img.source.children.find((c) => c.name === 'encryption'), img.format);
+    if (imageEncryption) {
       keySecret = `libvirt-${index}-format-encryption-secret0`;
-      b.secretObject(keySecret, b.opts.secrets ? b.opts.secrets.lookup(encryption) : Buffer.alloc(0));
+      b.secretObject(keySecret, b.opts.secrets ? b.opts.secrets.lookup(imageEncryption) : Buffer.alloc(0));
     }
     b.add('-blockdev', propsJSON(storage));
     // A storage slice: the raw driver's offset/size on the format node itself when that is a
@@ -2317,7 +2426,7 @@ function buildHostdevs(b: Builder): void {
   const d = b.def.devices;
   // SCSI hostdevs take block node indexes after every disk image.
   let nextNode = 1;
-  for (const disk of d.disks) if (b.diskHasBlockdev(disk)) nextNode += diskChain(disk).images.length;
+  for (const disk of d.disks) if (b.diskTakesNodes(disk)) nextNode += diskChain(disk).images.length;
   for (const net of d.interfaces) {
     if (net.type !== 'hostdev') continue;
     const host = net.hostdevAddress?.pci;
@@ -2593,7 +2702,7 @@ function refuseUnsupported(def: DomainDef): void {
   }
   if (d.nvram) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'device not supported yet');
   const unsupportedTop: Array<[string, unknown]> = [
-    ['numa', def.cpu && child(def.cpu, 'numa') && children(child(def.cpu, 'numa')!).some((c) => c.name !== 'cell') ? true : undefined], ['iothreads', def.iothreads],
+    ['numa', def.cpu && child(def.cpu, 'numa') && children(child(def.cpu, 'numa')!).some((c) => c.name !== 'cell' && c.name !== 'interconnects') ? true : undefined], ['iothreads', def.iothreads],
     ['sysinfo', def.sysinfo.length ? true : undefined], ['loader', loaderUnsupported(def) ? true : undefined], ['launchSecurity', def.launchSecurity && !sevSettings(def.launchSecurity) ? true : undefined],
     ['seclabel', def.seclabels.length ? true : undefined],
     ['genid', def.genid === '' ? true : undefined], ['firmware', def.os.firmware],
@@ -2630,9 +2739,10 @@ function refuseUnsupported(def: DomainDef): void {
     const network = disk.type === 'network';
     const nbd = network && genericAttr(disk.source, 'protocol') === 'nbd';
     const nvme = disk.type === 'nvme';
-    const okAttrs = network ? ['protocol', 'name', 'query', ...(nbd ? ['tls'] : [])] : nvme ? ['type', 'managed', 'namespace'] : ['file', 'dev', 'dir', 'startupPolicy'];
+    const okAttrs = network ? ['protocol', 'name', 'query', ...(nbd ? ['tls'] : [])] : nvme ? ['type', 'managed', 'namespace'] : ['file', 'dev', 'dir', 'startupPolicy', 'fdgroup'];
+    // A <seclabel> is the security driver's business, on the host side.
     const sourceKidsOk = network || disk.source?.children.every((c) =>
-      (c.name === 'reservations' && disk.type === 'block' && disk.device === 'lun') || c.name === 'slices' || c.name === 'encryption' || (c.name === 'address' && nvme));
+      (c.name === 'reservations' && disk.type === 'block' && disk.device === 'lun') || c.name === 'slices' || c.name === 'encryption' || c.name === 'seclabel' || (c.name === 'address' && nvme));
     if (disk.source && (!sourceKidsOk || disk.source.attrs.some(([k]) => !okAttrs.includes(k)))) {
       throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'disk source settings not supported yet');
     }
@@ -2659,6 +2769,16 @@ function refuseUnsupported(def: DomainDef): void {
       throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'CPU settings not supported yet');
     }
   }
+}
+
+/**
+ * qemuProcessPrepareDomainStorage's pool lookups: the definition with each volume disk turned into
+ * what its volume is (the same definition when it has none).
+ */
+function withActualDiskSources(def: DomainDef, storage: StorageLookup | undefined): DomainDef {
+  const disks = def.devices.disks.map((d) => translateDiskSourcePool(d, storage));
+  if (disks.every((d, i) => d === def.devices.disks[i])) return def;
+  return { ...def, devices: { ...def.devices, disks } };
 }
 
 /** virDomainDefGetShortName: the name part of per-domain directories, at most 20 characters. */
@@ -2714,7 +2834,8 @@ export function buildCommandLine(input: DomainDef, caps: QemuCaps, options: Buil
   }
 }
 
-function build(def: DomainDef, binaryCaps: QemuCaps, options: BuildCommandLineOptions): Command {
+function build(input: DomainDef, binaryCaps: QemuCaps, options: BuildCommandLineOptions): Command {
+  const def = withActualDiskSources(input, options.storage);
   refuseUnsupported(def);
   const ns = qemuNamespaceSettings(def);
   const caps = capsWithNamespaceEdits(binaryCaps, ns);
@@ -2724,6 +2845,7 @@ function build(def: DomainDef, binaryCaps: QemuCaps, options: BuildCommandLineOp
   const libDir = options.libDir ?? `/tmp/lib/domain-${id}-${shortName(def.name)}`;
   const b = new Builder(def, caps, { ...options, libDir });
   b.frontendOverrides = ns.frontend;
+  b.prepareStorageFds();
   const cmd = b.cmd;
   buildEnv(cmd, libDir, options.hostEnv);
   const namespaced = qemuNamespaceCommandline(def);

@@ -244,10 +244,12 @@ function reorder(map: Map<string, string>, order: string[]): Map<string, string>
 function defaultDisks(def: DomainDef): void {
   for (const disk of def.devices.disks) {
     if (disk.device === 'cdrom') disk.readonly = true;
-    if (!disk.driver) disk.driver = { attrs: [['name', 'qemu'], ['type', 'raw']], children: [] };
+    // A volume's format is the pool's to say, when the domain starts.
+    const volume = disk.type === 'volume';
+    if (!disk.driver) disk.driver = { attrs: volume ? [['name', 'qemu']] : [['name', 'qemu'], ['type', 'raw']], children: [] };
     else {
       if (!disk.driver.attrs.some(([k]) => k === 'name')) disk.driver.attrs.unshift(['name', 'qemu']);
-      if (!disk.driver.attrs.some(([k]) => k === 'type')) {
+      if (!volume && !disk.driver.attrs.some(([k]) => k === 'type')) {
         const at = disk.driver.attrs.findIndex(([k]) => k === 'name');
         disk.driver.attrs.splice(at + 1, 0, ['type', 'raw']);
       }

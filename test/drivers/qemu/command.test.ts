@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { buildCommandLine } from '../../../src/drivers/qemu/command';
 import { qemuParseDomainXML } from '../../../src/drivers/qemu/postparse';
+import type { StorageLookup, StoragePoolInfo, StorageVolumeInfo } from '../../../src/drivers/qemu/storage-source';
 import { loadTestCaps } from '../../../src/tools/qemu-test-env';
 
 const testsDir = path.resolve(__dirname, '..', '..', '..', '..', 'shared', 'libvirt-9.0-tests');
@@ -90,5 +91,87 @@ describe('qemu buildCommandLine', function () {
     assert.throws(() => qemuParseDomainXML(minimal(''), caps, undefined, { nogfxAllowHostAudio: true, audioEnv: { QEMU_AUDIO_DRV: 'bogus' } }), {
       message: 'unsupported configuration: unknown QEMU_AUDIO_DRV setting bogus',
     });
+  });
+
+  const VOLUME_DISK = `<disk type='volume' device='disk'><source pool='images' volume='guest.qcow2'/><target dev='vda' bus='virtio'/></disk>`;
+  const volumeStorage = (pool: StoragePoolInfo, vol: StorageVolumeInfo): StorageLookup => ({ lookupPool: () => pool, lookupVolume: () => vol });
+
+  it('fails on a pool volume disk as on a missing pool when there is no storage driver', async function () {
+    const caps = await loadTestCaps(repliesFile);
+    const def = qemuParseDomainXML(minimal(VOLUME_DISK), caps);
+    assert.throws(() => buildCommandLine(def, caps), {
+      code: 49, domain: 18, message: "Storage pool not found: no storage pool with matching name 'images'",
+    });
+  });
+
+  it('opens a pool volume as the file it is, in the format the pool gives or raw, keeping the definition', async function () {
+    const caps = await loadTestCaps(repliesFile);
+    const def = qemuParseDomainXML(minimal(VOLUME_DISK), caps);
+    const before = structuredClone(def);
+    const storage = volumeStorage({ type: 'dir', active: true }, { type: 'file', path: '/var/lib/images/guest.qcow2' });
+    const argv = buildCommandLine(def, caps, { storage }).toString({ linebreaks: true });
+    assert.match(argv, /-blockdev '\{"driver":"file","filename":"\/var\/lib\/images\/guest\.qcow2","node-name":"libvirt-1-storage"/);
+    assert.match(argv, /-blockdev '\{"node-name":"libvirt-1-format","read-only":false,"driver":"raw","file":"libvirt-1-storage"\}'/);
+    assert.deepStrictEqual(def, before);
+  });
+
+  it('refuses a volume of an inactive pool, and a source mode outside iSCSI pools', async function () {
+    const caps = await loadTestCaps(repliesFile);
+    const def = qemuParseDomainXML(minimal(VOLUME_DISK), caps);
+    const inactive = volumeStorage({ type: 'dir', active: false }, { type: 'file', path: '/x' });
+    assert.throws(() => buildCommandLine(def, caps, { storage: inactive }), {
+      code: 67, message: "unsupported configuration: storage pool 'images' containing volume 'guest.qcow2' is not active",
+    });
+    const direct = qemuParseDomainXML(minimal(VOLUME_DISK.replace("volume='guest.qcow2'", "volume='guest.qcow2' mode='direct'")), caps);
+    assert.throws(() => buildCommandLine(direct, caps, { storage: volumeStorage({ type: 'dir', active: true }, { type: 'file', path: '/x' }) }), {
+      code: 27, message: 'XML error: disk source mode is only valid when storage pool is of iscsi type',
+    });
+  });
+
+  it("reaches an iSCSI pool's LUN directly with the pool's credentials, not the disk's", async function () {
+    const caps = await loadTestCaps(repliesFile);
+    const def = qemuParseDomainXML(minimal(`<disk type='volume' device='disk'><auth username='mine'><secret type='iscsi' usage='x'/></auth>
+      <source pool='san' volume='unit:0:0:7' mode='direct'/><target dev='vda' bus='virtio'/></disk>`), caps);
+    const pool: StoragePoolInfo = {
+      type: 'iscsi', active: true, hosts: [{ name: 'san.example.org', port: 3261 }], devices: ['iqn.2004-04.org.example:t1'],
+      auth: { username: 'admin', secret: { uuid: '2ec115d7-3a88-3ceb-bc12-0ac909a6fd87' } },
+    };
+    const asked: Array<{ type: string; uuid?: string; usage?: string }> = [];
+    const secrets = { masterKey: Buffer.alloc(32), lookup: (ref: { type: string; uuid?: string; usage?: string }) => (asked.push(ref), Buffer.from('pw')) };
+    const argv = buildCommandLine(def, caps, { storage: volumeStorage(pool, { type: 'block', path: '/x' }), secrets }).toString({ linebreaks: true });
+    assert.match(argv, /"driver":"iscsi","portal":"san\.example\.org:3261","target":"iqn\.2004-04\.org\.example:t1","lun":7,"transport":"tcp","user":"admin","password-secret":"libvirt-1-storage-auth-secret0"/);
+    assert.deepStrictEqual(asked, [{ type: 'iscsi', uuid: '2ec115d7-3a88-3ceb-bc12-0ac909a6fd87', usage: undefined }]);
+  });
+
+  it('hands QEMU an fd group in an fd set of its own, and refuses a group never associated', async function () {
+    const caps = await loadTestCaps(repliesFile);
+    const def = qemuParseDomainXML(minimal(`<disk type='file' device='disk'><source file='/img' fdgroup='g1'/><target dev='vda' bus='virtio'/></disk>`), caps);
+    assert.throws(() => buildCommandLine(def, caps), {
+      code: 8, domain: 10, message: "invalid argument: file descriptor group 'g1' was not associated with the domain",
+    });
+    const argv = buildCommandLine(def, caps, { fdGroups: new Map([['g1', [40]]]) }).toString({ linebreaks: true });
+    assert.match(argv, /-add-fd set=0,fd=40,opaque=libvirt-1-storage0 \\\n-blockdev '\{"driver":"file","filename":"\/dev\/fdset\/0","node-name":"libvirt-1-storage","read-only":false,"discard":"unmap"\}'/);
+  });
+
+  it('turns CPU features into QEMU properties, leaving out disabled ones this QEMU does not know', async function () {
+    const caps = await loadTestCaps(repliesFile);
+    const cpu = (features: string): string => `<cpu mode='custom' match='exact' check='none'><model fallback='forbid'>Haswell</model>${features}</cpu>`;
+    const def = qemuParseDomainXML(minimal('', cpu(`<feature policy='require' name='lahf_lm'/><feature policy='disable' name='pconfig'/><feature policy='forbid' name='vmx'/>`)).replace("type='qemu'", "type='kvm'"), caps);
+    assert.match(buildCommandLine(def, caps).toString({ linebreaks: true }), /^-cpu Haswell,lahf-lm=on,vmx=off \\$/m);
+    const optional = qemuParseDomainXML(minimal('', cpu(`<feature policy='optional' name='vmx'/>`)), caps);
+    assert.throws(() => buildCommandLine(optional, caps), { code: 67, message: "unsupported configuration: CPU feature policy 'optional' is not supported yet" });
+  });
+
+  it('describes HMAT figures to QEMU and refuses a CPU-less initiator', async function () {
+    const caps = await loadTestCaps(repliesFile);
+    const numa = (ic: string): string => `<cpu><numa><cell id='0' cpus='0' memory='102400' unit='KiB'/><cell id='1' memory='102400' unit='KiB'/>
+      <interconnects>${ic}</interconnects></numa></cpu>`;
+    const good = qemuParseDomainXML(minimal('', numa(`<latency initiator='0' target='1' type='read' value='20'/>`)), caps);
+    const argv = buildCommandLine(good, caps).toString({ linebreaks: true });
+    assert.match(argv, /-machine pc,usb=off,dump-guest-core=off,hmat=on/);
+    assert.match(argv, /-numa node,nodeid=1,initiator=0,memdev=ram-node1/);
+    assert.match(argv, /-numa hmat-lb,initiator=0,target=1,hierarchy=memory,data-type=read-latency,latency=20/);
+    const bad = qemuParseDomainXML(minimal('', numa(`<latency initiator='1' target='0' type='access' value='5'/>`)), caps);
+    assert.throws(() => buildCommandLine(bad, caps), { code: 67, message: /NUMA node 1 doesn't have any CPUs/ });
   });
 });
