@@ -22,9 +22,11 @@ import { keepAlive, QemuDriverState, type QemuDirs } from './domains';
 import { gatherDomainCapsHost, gatherQemuHostFacts } from './host-facts';
 import { qemuCapabilitiesXML, qemuDomainCapabilitiesXML, type QemuHostFacts } from './host-caps';
 import { qemuDomainDriver } from './hypervisor';
+import { qemuNodeDeviceDriver } from './node-device';
 import { qemuParseDomainXML } from './postparse';
 import { pathVirtioChannels, shortName } from './process';
 import { checkFlags } from '../../util/flags';
+import { kernelFiles } from '../../util/sysfs';
 
 export type { QemuDirs };
 
@@ -84,6 +86,18 @@ export function qemuDirsForURI(uri: URL): QemuDirs {
     };
   }
   throw virError(VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU, `unexpected QEMU URI path '${where}'`);
+}
+
+/**
+ * Where the connection finds /sys and /dev/vfio: the host's, or for qemu:///embed the directory a
+ * `sysfsroot=DIR` parameter names. That parameter is a test hook: it points the node device and
+ * hostdev code at a fake sysfs tree.
+ */
+export function kernelRootForURI(uri: URL): string {
+  const root = decodeURIComponent(uri.pathname) === '/embed' ? uri.searchParams.get('sysfsroot') : null;
+  if (root === null || root === '') return '';
+  if (!path.isAbsolute(root)) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_NONE, 'sysfsroot path must be absolute');
+  return path.resolve(root);
 }
 
 /** The first executable `name` in $PATH, or null. */
@@ -282,6 +296,7 @@ export const qemuConnectDriver: ConnectDriver = {
   schemes: ['qemu'],
   async open(uri: URL, rawUri: string): Promise<DriverSet> {
     const dirs = qemuDirsForURI(uri);
+    const kernelRoot = kernelRootForURI(uri);
     const binary = await findInPath(QEMU_BINARY_NAME);
     if (binary === null) {
       throw virError(VIR_ERR_NO_CONNECT, VIR_FROM_QEMU, `${rawUri}: cannot find '${QEMU_BINARY_NAME}' in PATH`);
@@ -290,6 +305,8 @@ export const qemuConnectDriver: ConnectDriver = {
     const state = await acquireState(conn);
     return {
       hypervisor: hypervisorDriver(conn, state),
+      // A fake tree stands for a sysfs root may read in full, as a privileged libvirt does.
+      nodeDevice: qemuNodeDeviceDriver(kernelFiles(kernelRoot), process.getuid?.() === 0 || kernelRoot !== ''),
       allocateEventCallbackID: () => state.allocateCallbackID(),
     };
   },
