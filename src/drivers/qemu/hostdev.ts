@@ -148,11 +148,25 @@ export class HostdevManager {
         await pciDeviceBindWithDriverOverride(this.files, name, VFIO_PCI_DRIVER);
         await this.checkBoundToVfio(name);
       } catch (err) {
-        await pciDeviceBindWithDriverOverride(this.files, name, '\n').catch(() => undefined);
+        await this.undoBind(name, before);
         throw err;
       }
     }
     this.inactive.add(name);
+  }
+
+  /** After a failed bind: the override cleared and, if the device moved, back to `before`. */
+  private async undoBind(name: string, before: string | null): Promise<void> {
+    const override = pciDevicePath(name, 'driver_override');
+    try {
+      if ((await pciDeviceDriver(this.files, name)) !== before) {
+        await pciDeviceBindWithDriverOverride(this.files, name, '\n');
+      } else if ((await this.files.read(override)).trim() !== '(null)') {
+        await this.files.write(override, '\n');
+      }
+    } catch {
+      // The error that made us undo is the one to report.
+    }
   }
 
   private async checkBoundToVfio(name: string): Promise<void> {
