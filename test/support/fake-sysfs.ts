@@ -95,10 +95,11 @@ export class FakeHost {
   readonly kernel: FakeKernel;
   private readonly unregister: () => void;
 
-  constructor(spec: FakeHostSpec) {
-    this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'virtnode-sysfs-'));
+  /** A new tree in a temporary directory; or, given `existingRoot`, the fake kernel over a tree built before. */
+  constructor(spec: FakeHostSpec, existingRoot?: string) {
+    this.root = existingRoot ?? fs.mkdtempSync(path.join(os.tmpdir(), 'virtnode-sysfs-'));
     this.kernel = new FakeKernel(this.root, spec);
-    this.kernel.build();
+    if (existingRoot === undefined) this.kernel.build();
     this.unregister = substituteKernelFiles(this.root, this.kernel);
   }
 
@@ -355,7 +356,7 @@ export class FakeKernel extends HostKernelFiles {
  * chipset group whose members are held by host drivers; a driverless graphics device without FLR;
  * a NIC the IOMMU does not cover.
  */
-export function standardHost(options: { iommu?: boolean; vfioLoaded?: boolean } = {}): FakeHost {
+export function standardHost(options: { iommu?: boolean; vfioLoaded?: boolean } = {}, existingRoot?: string): FakeHost {
   const drivers: FakeDriver[] = [
     { name: 'pcieport' },
     { name: 'igb', ids: [[0x8086, 0x10c9]] },
@@ -366,7 +367,8 @@ export function standardHost(options: { iommu?: boolean; vfioLoaded?: boolean } 
     { name: 'e1000e', ids: [[0x8086, 0x10d3]] },
   ];
   if (options.vfioLoaded !== false) drivers.push({ name: 'vfio-pci' });
-  return new FakeHost({
+  return new FakeHost(
+    {
     iommu: options.iommu,
     drivers,
     dmi: { sys_vendor: 'Fake Systems', product_name: 'Test Host 1', product_uuid: '4c4c4544-0042-3510-8030-b2c04f4a3232', bios_vendor: 'FakeBIOS', bios_version: '1.2', bios_date: '01/02/2024' },
@@ -393,5 +395,7 @@ export function standardHost(options: { iommu?: boolean; vfioLoaded?: boolean } 
       { bdf: '0000:00:02.0', vendor: 0x8086, device: 0x0046, class: 0x030000, iommuGroup: 1, resetFile: true },
       { bdf: '0000:00:19.0', vendor: 0x8086, device: 0x10d3, class: 0x020000, driver: 'e1000e', net: { eno1: '00:1b:21:bb:00:01' } },
     ],
-  });
+    },
+    existingRoot,
+  );
 }

@@ -65,6 +65,7 @@ import { writeFileAtomic } from './caps-cache';
 import type { QemuMonitorEvent as RawMonitorEvent } from './monitor';
 import { QemuMonitor } from './monitor';
 import { qemuAssignDeviceAliases, qemuParseDomainXML } from './postparse';
+import { hostdevManager, pciHostdevRequests, type HostdevManager } from './hostdev';
 import { cleanupQemu, launchQemu, logTail, type ProcessIdentity, QemuProcess } from './process';
 
 /** Where one driver root keeps its files (libvirt's virQEMUDriverConfig directories). */
@@ -161,8 +162,15 @@ export class QemuDriverState extends DriverEventState {
     readonly dirs: QemuDirs,
     readonly caps: QemuCaps,
     readonly privileged: boolean,
+    /** Where /sys and /dev/vfio are: '' on the host, a fake tree in tests. */
+    readonly kernelRoot = '',
   ) {
     super();
+  }
+
+  /** The host PCI devices domains are given (one manager per kernel root in the process). */
+  get hostdevs(): HostdevManager {
+    return hostdevManager(this.kernelRoot);
   }
 
   // ---- loading ----
@@ -183,6 +191,7 @@ export class QemuDriverState extends DriverEventState {
       obj.persistent = true;
       obj.autostart = fs.existsSync(path.join(autostartDir, file));
     }
+    this.hostdevs.forgetScope(this.dirs.configDir);
     for (const file of (await fsp.readdir(this.dirs.stateDir)).sort()) {
       if (file.endsWith('.status')) await this.reconnect(path.join(this.dirs.stateDir, file));
     }
@@ -236,6 +245,9 @@ export class QemuDriverState extends DriverEventState {
     obj.state = status.state;
     obj.reason = status.reason;
     this.nextID = Math.max(this.nextID, status.id + 1);
+    // virHostdevUpdateActiveDomainDevices: its host devices are its own again, so another
+    // domain cannot take them, and they go back to the host when it stops.
+    this.hostdevs.adoptDomainDevices(live.name, pciHostdevRequests(live), this.dirs.configDir);
     await this.takeOver(obj, status);
   }
 
@@ -528,6 +540,16 @@ export class QemuDriverState extends DriverEventState {
     const live = structuredClone(liveInput ?? obj.def);
     qemuAssignDeviceAliases(live);
     const diskNodeIndexes = new Map<string, number>();
+    // qemuProcessPrepareHost: host PCI devices detached to vfio-pci and marked as this domain's
+    // before QEMU opens them; every failure from here on gives them back.
+    const hostdevs = pciHostdevRequests(live);
+    try {
+      await this.hostdevs.checkPassthroughSupport(hostdevs);
+      await this.hostdevs.prepareDomainDevices(live.name, hostdevs, this.dirs.configDir);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
     let proc: QemuProcess;
     try {
       proc = await launchQemu({
@@ -540,6 +562,7 @@ export class QemuDriverState extends DriverEventState {
         monitorTimeoutMs: 30_000,
       });
     } catch (err) {
+      await this.hostdevs.releaseDomainDevices(live.name, hostdevs, this.dirs.configDir);
       lock.release();
       throw err;
     }
@@ -625,6 +648,7 @@ export class QemuDriverState extends DriverEventState {
     run.proc.monitor?.close();
     await run.proc.kill(false).catch(() => {});
     await cleanupQemu(run.proc.identity, reason);
+    await this.hostdevs.releaseDomainDevices(obj.def.name, pciHostdevRequests(obj.def), this.dirs.configDir);
     await fsp.rm(this.statusPath(obj), { force: true });
     for (const waiters of run.deviceWaiters.values()) for (const w of waiters) w();
     obj.run = null;

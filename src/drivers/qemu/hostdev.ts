@@ -28,6 +28,7 @@ import {
   pciHeaderType,
   pciSystemError,
 } from '../../util/pci-host';
+import type { DomainDef, GenericElement } from '../../conf/domain-def';
 import { formatPciAddress, type PciAddress } from '../../util/pci';
 import { kernelFiles, listDir, type KernelFiles } from '../../util/sysfs';
 
@@ -41,12 +42,35 @@ const VFIO_NODE_POLL_MS = 20;
 export interface PciDeviceUser {
   driver: string;
   domain: string;
+  /** Which driver state the domain belongs to (its config directory): domain names are unique only there. */
+  scope: string;
 }
 
 /** One host PCI device a domain definition asks for. */
 export interface PciHostdevRequest {
   address: PciAddress;
   managed: boolean;
+  /** <driver name=...>: 'vfio', or undefined for the default (which is VFIO where it works). */
+  backend?: string;
+}
+
+function driverName(driver: GenericElement | undefined): string | undefined {
+  return driver?.attrs.find(([k]) => k === 'name')?.[1] ?? undefined;
+}
+
+/** A domain's host PCI devices: <hostdev mode='subsystem' type='pci'> and <interface type='hostdev'>. */
+export function pciHostdevRequests(def: DomainDef): PciHostdevRequest[] {
+  const out: PciHostdevRequest[] = [];
+  for (const net of def.devices.interfaces) {
+    const address = net.hostdevAddress?.pci;
+    if (net.type === 'hostdev' && address) out.push({ address, managed: net.managed === true, backend: driverName(net.driver) });
+  }
+  for (const h of def.devices.hostdevs) {
+    if (h.mode === 'subsystem' && h.type === 'pci' && h.pciAddress) {
+      out.push({ address: h.pciAddress, managed: h.managed, backend: driverName(h.driver) });
+    }
+  }
+  return out;
 }
 
 /** Drivers that leave an IOMMU group usable by VFIO (they do not claim DMA ownership). */
@@ -264,7 +288,7 @@ export class HostdevManager {
    * they are marked as used by the domain. On any failure the devices detached here are given
    * back and nothing is marked.
    */
-  prepareDomainDevices(domain: string, hostdevs: PciHostdevRequest[]): Promise<void> {
+  prepareDomainDevices(domain: string, hostdevs: PciHostdevRequest[], scope = ''): Promise<void> {
     return this.serialized(async () => {
       const names = hostdevs.map((h) => formatPciAddress(h.address));
       for (const [i, name] of names.entries()) {
@@ -272,7 +296,7 @@ export class HostdevManager {
         if ((await pciHeaderType(this.files, name)) !== 'endpoint') {
           throw virError(VIR_ERR_OPERATION_FAILED, VIR_FROM_NONE, 'Non-endpoint PCI devices cannot be assigned to guests');
         }
-        await this.checkNotUsedByOthers(name, domain);
+        await this.checkNotUsedByOthers(name, domain, scope);
         if (!hostdevs[i].managed && (await pciDeviceDriver(this.files, name)) !== VFIO_PCI_DRIVER) {
           throw virError(VIR_ERR_OPERATION_INVALID, VIR_FROM_NONE, `Unmanaged PCI device ${name} must be manually detached from the host`);
         }
@@ -292,18 +316,32 @@ export class HostdevManager {
       }
       for (const name of names) {
         this.inactive.delete(name);
-        this.active.set(name, { driver: QEMU_DRIVER_NAME, domain });
+        this.active.set(name, { driver: QEMU_DRIVER_NAME, domain, scope });
       }
     });
   }
 
+  /** qemuHostdevPreparePCIDevicesCheckSupport: VFIO is the one backend QEMU domains can use. */
+  async checkPassthroughSupport(hostdevs: PciHostdevRequest[]): Promise<void> {
+    if (hostdevs.some((h) => h.backend === 'kvm')) {
+      throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, "host doesn't support legacy PCI passthrough");
+    }
+    if (hostdevs.length === 0 || (await this.supportsVfio())) return;
+    const explicit = hostdevs.some((h) => h.backend === 'vfio');
+    throw virError(
+      VIR_ERR_CONFIG_UNSUPPORTED,
+      VIR_FROM_QEMU,
+      explicit ? "host doesn't support VFIO PCI passthrough" : "host doesn't support passthrough of host PCI devices",
+    );
+  }
+
   /** A device, or another device of its IOMMU group, used by another domain. */
-  private async checkNotUsedByOthers(name: string, domain: string): Promise<void> {
+  private async checkNotUsedByOthers(name: string, domain: string, scope: string): Promise<void> {
     const group = await pciDeviceIommuGroup(this.files, name);
     const members = group === null ? [name] : (await iommuGroupMembers(this.files, group)).map(formatPciAddress);
     for (const member of members.includes(name) ? members : [name, ...members]) {
       const user = this.active.get(member);
-      if (!user || (user.driver === QEMU_DRIVER_NAME && user.domain === domain && member !== name)) continue;
+      if (!user || (user.domain === domain && user.scope === scope && member !== name)) continue;
       throw virError(
         VIR_ERR_OPERATION_INVALID,
         VIR_FROM_NONE,
@@ -316,12 +354,12 @@ export class HostdevManager {
    * virHostdevReAttachPCIDevices: a stopped domain's devices are released, and the managed ones
    * go back to their host drivers. Devices another domain holds are left alone.
    */
-  releaseDomainDevices(domain: string, hostdevs: PciHostdevRequest[]): Promise<void> {
+  releaseDomainDevices(domain: string, hostdevs: PciHostdevRequest[], scope = ''): Promise<void> {
     return this.serialized(async () => {
       for (const h of hostdevs) {
         const name = formatPciAddress(h.address);
         const user = this.active.get(name);
-        if (!user || user.domain !== domain || user.driver !== QEMU_DRIVER_NAME) continue;
+        if (!user || user.domain !== domain || user.scope !== scope) continue;
         this.active.delete(name);
         if (h.managed) await this.reattach(name, true).catch(() => undefined);
       }
@@ -329,8 +367,16 @@ export class HostdevManager {
   }
 
   /** virHostdevUpdateActivePCIDevices: a domain found running again holds its devices. */
-  adoptDomainDevices(domain: string, hostdevs: PciHostdevRequest[]): void {
-    for (const h of hostdevs) this.active.set(formatPciAddress(h.address), { driver: QEMU_DRIVER_NAME, domain });
+  adoptDomainDevices(domain: string, hostdevs: PciHostdevRequest[], scope = ''): void {
+    for (const h of hostdevs) this.active.set(formatPciAddress(h.address), { driver: QEMU_DRIVER_NAME, domain, scope });
+  }
+
+  /**
+   * A driver state (re)loading forgets what it held: the domains it finds running adopt their
+   * devices again, and those that stopped meanwhile (in another process) no longer hold any.
+   */
+  forgetScope(scope: string): void {
+    for (const [name, user] of this.active) if (user.scope === scope) this.active.delete(name);
   }
 }
 

@@ -194,12 +194,12 @@ async function maxVcpus(conn: QemuConnection, type: string | null): Promise<numb
  */
 const states = new Map<string, { users: number; ready: Promise<QemuDriverState> }>();
 
-async function acquireState(conn: QemuConnection): Promise<QemuDriverState> {
+async function acquireState(conn: QemuConnection, kernelRoot: string): Promise<QemuDriverState> {
   const key = conn.dirs.configDir;
   let entry = states.get(key);
   if (!entry) {
     const ready = (async () => {
-      const state = new QemuDriverState(conn.dirs, await conn.caps(), process.getuid?.() === 0);
+      const state = new QemuDriverState(conn.dirs, await conn.caps(), process.getuid?.() === 0, kernelRoot);
       // Reconnecting talks to QEMUs whose monitors never hold the process open: this does.
       await keepAlive(() => state.load());
       return state;
@@ -302,7 +302,7 @@ export const qemuConnectDriver: ConnectDriver = {
       throw virError(VIR_ERR_NO_CONNECT, VIR_FROM_QEMU, `${rawUri}: cannot find '${QEMU_BINARY_NAME}' in PATH`);
     }
     const conn = new QemuConnection(binary, dirs);
-    const state = await acquireState(conn);
+    const state = await acquireState(conn, kernelRoot);
     return {
       hypervisor: hypervisorDriver(conn, state),
       // A fake tree stands for a sysfs root may read in full, as a privileged libvirt does.
