@@ -28,7 +28,7 @@ import {
   pciHeaderType,
   pciSystemError,
 } from '../../util/pci-host';
-import type { DomainDef, GenericElement } from '../../conf/domain-def';
+import type { DomainDef, DomainDeviceDef, GenericElement, HostdevDef, NetDef } from '../../conf/domain-def';
 import { formatPciAddress, type PciAddress } from '../../util/pci';
 import { kernelFiles, listDir, type KernelFiles } from '../../util/sysfs';
 
@@ -58,19 +58,23 @@ function driverName(driver: GenericElement | undefined): string | undefined {
   return driver?.attrs.find(([k]) => k === 'name')?.[1] ?? undefined;
 }
 
-/** A domain's host PCI devices: <hostdev mode='subsystem' type='pci'> and <interface type='hostdev'>. */
-export function pciHostdevRequests(def: DomainDef): PciHostdevRequest[] {
-  const out: PciHostdevRequest[] = [];
-  for (const net of def.devices.interfaces) {
+/** The host PCI device behind one domain device, if it is a PCI hostdev or a hostdev interface. */
+export function pciHostdevRequest(dev: DomainDeviceDef): PciHostdevRequest | null {
+  if (dev.kind === 'interface') {
+    const net = dev as NetDef;
     const address = net.hostdevAddress?.pci;
-    if (net.type === 'hostdev' && address) out.push({ address, managed: net.managed === true, backend: driverName(net.driver) });
+    return net.type === 'hostdev' && address ? { address, managed: net.managed === true, backend: driverName(net.driver) } : null;
   }
-  for (const h of def.devices.hostdevs) {
-    if (h.mode === 'subsystem' && h.type === 'pci' && h.pciAddress) {
-      out.push({ address: h.pciAddress, managed: h.managed, backend: driverName(h.driver) });
-    }
+  if (dev.kind === 'hostdev') {
+    const h = dev as HostdevDef;
+    if (h.mode === 'subsystem' && h.type === 'pci' && h.pciAddress) return { address: h.pciAddress, managed: h.managed, backend: driverName(h.driver) };
   }
-  return out;
+  return null;
+}
+
+/** A domain's host PCI devices: <interface type='hostdev'>, then <hostdev mode='subsystem' type='pci'>. */
+export function pciHostdevRequests(def: DomainDef): PciHostdevRequest[] {
+  return [...def.devices.interfaces, ...def.devices.hostdevs].map(pciHostdevRequest).filter((r): r is PciHostdevRequest => r !== null);
 }
 
 /** Drivers that leave an IOMMU group usable by VFIO (they do not claim DMA ownership). */

@@ -21,6 +21,7 @@ import {
   virError,
 } from '../../error';
 import { checkActive, isActive, type QemuDomainObj, type QemuDriverState } from './domains';
+import { pciHostdevRequest } from './hostdev';
 import type { QemuMonitor } from './monitor';
 import { qemuAssignDeviceAliases, qemuDomainXMLOptions, qemuParseDomainXML } from './postparse';
 import { liveCommand } from './process';
@@ -256,6 +257,13 @@ export class QemuHotplug {
       throw virError(VIR_ERR_OPERATION_UNSUPPORTED, VIR_FROM_QEMU, `live attach of device '${deviceName(dev)}' is not supported`);
     }
     const plan = extra.map(qmpFor);
+    // qemuDomainAttachHostPCIDevice: the host device goes to vfio-pci first, and back on failure.
+    const hostdev = pciHostdevRequest(dev);
+    const scope = this.state.dirs.configDir;
+    if (hostdev) {
+      await this.state.hostdevs.checkPassthroughSupport([hostdev]);
+      await this.state.hostdevs.prepareDomainDevices(obj.def.name, [hostdev], scope);
+    }
     const undo: Array<[string, Record<string, unknown>]> = [];
     try {
       for (const step of plan) {
@@ -264,6 +272,7 @@ export class QemuHotplug {
       }
     } catch (err) {
       await rollback(monitor, undo);
+      if (hostdev) await this.state.hostdevs.releaseDomainDevices(obj.def.name, [hostdev], scope);
       throw err;
     }
     obj.def = next;
@@ -362,6 +371,9 @@ export class QemuHotplug {
     }
     obj.def = next;
     void this.state.writeStatus(obj);
+    // qemuDomainRemoveHostDevice: QEMU has let go of the host device; it goes back to the host.
+    const hostdev = pciHostdevRequest(dev);
+    if (hostdev) void this.state.hostdevs.releaseDomainDevices(obj.def.name, [hostdev], this.state.dirs.configDir);
     const monitor = run.proc.monitor;
     if (!monitor) return;
     void (async () => {

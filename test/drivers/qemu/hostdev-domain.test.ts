@@ -131,6 +131,26 @@ describe('drivers/qemu/hostdev: managed PCI hostdevs when domains start and stop
     assert.equal(host.driverOf(VF), 'vfio-pci');
   });
 
+  it('hot-plugs the VF the same way: detached before device_add, given back when QEMU refuses it', async () => {
+    const dom = await Domain.defineXML(conn, teamingDomain('hot').replace(/<interface type='hostdev'[\s\S]*?<\/interface>/, ''));
+    await dom.create();
+    const plain = await rejection(dom.attachDeviceFlags(`<hostdev mode='subsystem' type='pci' managed='yes'>${VF_SOURCE}</hostdev>`, 1));
+    assert.match(plain.message, /^internal error: unable to execute QEMU command 'device_add': vfio \/sys\/bus\/pci\/devices\/0000:06:12\.1: no such host device/);
+    assert.equal(host.driverOf(VF), 'igbvf');
+    assert.ok(!host.exists('/dev/vfio/10'));
+
+    // As the failover primary, QEMU keeps it hidden until the guest negotiates: the plug succeeds.
+    await dom.attachDeviceFlags(
+      `<interface type='hostdev' managed='yes'><mac address='52:54:00:6d:90:02'/>${VF_SOURCE}<teaming type='transient' persistent='ua-backup0'/></interface>`,
+      1,
+    );
+    assert.equal(host.driverOf(VF), 'vfio-pci');
+    const err = await rejection((await vfDevice()).reAttach());
+    assert.equal(err.message, `Requested operation is not valid: PCI device ${VF} is in use by driver QEMU, domain hot`);
+    await dom.destroy();
+    assert.equal(host.driverOf(VF), 'igbvf');
+  });
+
   it('refuses an unmanaged VF still on its host driver, before QEMU runs', async () => {
     const dom = await Domain.defineXML(conn, hostdevDomain('unmanaged', 'no'));
     const err = await rejection(dom.create());
