@@ -77,14 +77,22 @@ export function pciHostdevRequests(def: DomainDef): PciHostdevRequest[] {
   return [...def.devices.interfaces, ...def.devices.hostdevs].map(pciHostdevRequest).filter((r): r is PciHostdevRequest => r !== null);
 }
 
-/** Drivers that leave an IOMMU group usable by VFIO (they do not claim DMA ownership). */
-const VFIO_FRIENDLY_DRIVERS = new Set([VFIO_PCI_DRIVER, 'pci-stub', 'pcieport']);
+/**
+ * Drivers that leave an IOMMU group usable by VFIO (driver_managed_dma: they claim no DMA
+ * ownership): vfio-pci and its vendor variants (mlx5_vfio_pci, pds_vfio_pci, ...), pci-stub,
+ * and PCIe port drivers.
+ */
+function vfioFriendlyDriver(driver: string): boolean {
+  return driver === 'pci-stub' || driver === 'pcieport' || /vfio/.test(driver);
+}
 
 export class HostdevManager {
   /** Devices assigned to running domains (activePCIHostdevs), by BDF. */
   private readonly active = new Map<string, PciDeviceUser>();
   /** Devices virtnode detached and no domain uses yet (inactivePCIHostdevs). */
   private readonly inactive = new Set<string>();
+  /** Devices virtnode moved to vfio-pci (libvirt's unbind_from_stub): given back on release. */
+  private readonly boundByUs = new Set<string>();
   /** Operations run one at a time, as libvirt holds both list locks across each. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -122,8 +130,7 @@ export class HostdevManager {
   /** virPCIDeviceNew's existence check. */
   private async checkExists(name: string): Promise<void> {
     if (await pciDeviceExists(this.files, name)) return;
-    const err = Object.assign(new Error('ENOENT'), { errno: -2, code: 'ENOENT' });
-    throw pciSystemError(`Device ${name} not found: could not access ${pciDevicePath(name, 'config')}`, err);
+    throw pciSystemError(`Device ${name} not found: could not access ${pciDevicePath(name, 'config')}`, { errno: -2 });
   }
 
   /** virHostdevPCINodeDeviceDetach: virNodeDeviceDetachFlags on a QEMU connection. */
@@ -179,6 +186,7 @@ export class HostdevManager {
         await this.undoBind(name, before);
         throw err;
       }
+      this.boundByUs.add(name);
     }
     this.inactive.add(name);
   }
@@ -219,10 +227,14 @@ export class HostdevManager {
     }
   }
 
-  /** virPCIDeviceReattach + virPCIDeviceUnbindFromStub: clear driver_override, unbind, reprobe. */
-  private async reattach(name: string, unbindFromStub: boolean): Promise<void> {
+  /**
+   * virPCIDeviceReattach + virPCIDeviceUnbindFromStub: clear driver_override, unbind, reprobe;
+   * always for virNodeDeviceReAttach, else only when virtnode put the device on vfio-pci.
+   */
+  private async reattach(name: string, always: boolean): Promise<void> {
     if (this.active.has(name)) throw virError(VIR_ERR_INTERNAL_ERROR, VIR_FROM_NONE, `Not reattaching active device ${name}`);
-    if (unbindFromStub) await pciDeviceBindWithDriverOverride(this.files, name, '\n');
+    if (always || this.boundByUs.has(name)) await pciDeviceBindWithDriverOverride(this.files, name, '\n');
+    this.boundByUs.delete(name);
     this.inactive.delete(name);
   }
 
@@ -274,7 +286,7 @@ export class HostdevManager {
     for (const member of await iommuGroupMembers(this.files, group)) {
       const bdf = formatPciAddress(member);
       const driver = await pciDeviceDriver(this.files, bdf);
-      if (driver === null || VFIO_FRIENDLY_DRIVERS.has(driver)) continue;
+      if (driver === null || vfioFriendlyDriver(driver)) continue;
       const header = await pciHeaderType(this.files, bdf);
       if (header === 'pci-bridge' || header === 'cardbus-bridge') continue;
       throw virError(
@@ -308,14 +320,13 @@ export class HostdevManager {
       const detachedHere: string[] = [];
       try {
         for (const [i, name] of names.entries()) {
-          if (!hostdevs[i].managed) continue;
-          const wasOurs = this.inactive.has(name);
+          if (!hostdevs[i].managed || this.inactive.has(name)) continue;
           await this.detach(name);
-          if (!wasOurs) detachedHere.push(name);
+          detachedHere.push(name);
         }
         for (const name of names) await this.checkGroupViable(name);
       } catch (err) {
-        for (const name of detachedHere.reverse()) await this.reattach(name, true).catch(() => undefined);
+        for (const name of detachedHere.reverse()) await this.reattach(name, false).catch(() => undefined);
         throw err;
       }
       for (const name of names) {
@@ -365,14 +376,22 @@ export class HostdevManager {
         const user = this.active.get(name);
         if (!user || user.domain !== domain || user.scope !== scope) continue;
         this.active.delete(name);
-        if (h.managed) await this.reattach(name, true).catch(() => undefined);
+        if (h.managed) await this.reattach(name, false).catch(() => undefined);
       }
     });
   }
 
-  /** virHostdevUpdateActivePCIDevices: a domain found running again holds its devices. */
+  /**
+   * virHostdevUpdateActivePCIDevices: a domain found running again holds its devices. Managed
+   * ones are taken as detached by virtnode (libvirt keeps that in the status XML's origstates;
+   * virtnode's status file does not yet), so they go back to the host when the domain stops.
+   */
   adoptDomainDevices(domain: string, hostdevs: PciHostdevRequest[], scope = ''): void {
-    for (const h of hostdevs) this.active.set(formatPciAddress(h.address), { driver: QEMU_DRIVER_NAME, domain, scope });
+    for (const h of hostdevs) {
+      const name = formatPciAddress(h.address);
+      this.active.set(name, { driver: QEMU_DRIVER_NAME, domain, scope });
+      if (h.managed) this.boundByUs.add(name);
+    }
   }
 
   /**

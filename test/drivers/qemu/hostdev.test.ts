@@ -273,4 +273,23 @@ describe('drivers/qemu/hostdev: detach, re-attach and reset of host PCI devices'
     assert.equal(host.driverOf('0000:06:12.2'), 'igbvf');
     assert.ok(!host.exists('/dev/vfio/11'));
   });
+
+  it('gives back on release only what it detached: a VF the administrator put on vfio-pci stays there', async () => {
+    const mgr = hostdevManager(host.root);
+    const vf2 = '0000:06:12.2';
+    // Bound by hand, as an administrator would, before any domain asks for it.
+    await host.kernel.write(`/sys/bus/pci/devices/${vf2}/driver_override`, 'vfio-pci');
+    await host.kernel.write(`/sys/bus/pci/devices/${vf2}/driver/unbind`, vf2);
+    await host.kernel.write('/sys/bus/pci/drivers_probe', vf2);
+    host.kernel.writes.length = 0;
+    const both = [
+      { address: parsePciAddress(VF)!, managed: true },
+      { address: parsePciAddress(vf2)!, managed: true },
+    ];
+    await mgr.prepareDomainDevices('guest1', both);
+    await mgr.releaseDomainDevices('guest1', both);
+    assert.equal(host.driverOf(VF), 'igbvf');
+    assert.equal(host.driverOf(vf2), 'vfio-pci');
+    assert.ok(!host.kernel.writes.some((w) => w.data === vf2), JSON.stringify(host.kernel.writes));
+  });
 });
