@@ -65,7 +65,7 @@ import { writeFileAtomic } from './caps-cache';
 import type { QemuMonitorEvent as RawMonitorEvent } from './monitor';
 import { QemuMonitor } from './monitor';
 import { qemuAssignDeviceAliases, qemuParseDomainXML } from './postparse';
-import { hostdevManager, pciHostdevRequests, type HostdevManager } from './hostdev';
+import { assignVfioBackend, hostdevManager, pciHostdevRequests, type HostdevManager } from './hostdev';
 import { cleanupQemu, launchQemu, logTail, type ProcessIdentity, QemuProcess } from './process';
 
 /** Where one driver root keeps its files (libvirt's virQEMUDriverConfig directories). */
@@ -546,6 +546,7 @@ export class QemuDriverState extends DriverEventState {
     try {
       await this.hostdevs.checkPassthroughSupport(hostdevs);
       await this.hostdevs.prepareDomainDevices(live.name, hostdevs, this.dirs.configDir);
+      for (const dev of [...live.devices.interfaces, ...live.devices.hostdevs]) assignVfioBackend(dev);
     } catch (err) {
       lock.release();
       throw err;

@@ -72,6 +72,17 @@ export function pciHostdevRequest(dev: DomainDeviceDef): PciHostdevRequest | nul
   return null;
 }
 
+/**
+ * What qemuHostdevPreparePCIDevicesCheckSupport leaves in the live definition: the default
+ * backend resolved to VFIO, shown as <driver name='vfio'/> in the running domain's XML.
+ */
+export function assignVfioBackend(dev: DomainDeviceDef): void {
+  if (!pciHostdevRequest(dev)) return;
+  const owner = dev as HostdevDef | NetDef;
+  owner.driver ??= { attrs: [], children: [] };
+  if (!owner.driver.attrs.some(([k]) => k === 'name')) owner.driver.attrs.unshift(['name', 'vfio']);
+}
+
 /** A domain's host PCI devices: <interface type='hostdev'>, then <hostdev mode='subsystem' type='pci'>. */
 export function pciHostdevRequests(def: DomainDef): PciHostdevRequest[] {
   return [...def.devices.interfaces, ...def.devices.hostdevs].map(pciHostdevRequest).filter((r): r is PciHostdevRequest => r !== null);

@@ -21,7 +21,7 @@ import {
   virError,
 } from '../../error';
 import { checkActive, isActive, type QemuDomainObj, type QemuDriverState } from './domains';
-import { pciHostdevRequest } from './hostdev';
+import { assignVfioBackend, pciHostdevRequest } from './hostdev';
 import type { QemuMonitor } from './monitor';
 import { qemuAssignDeviceAliases, qemuDomainXMLOptions, qemuParseDomainXML } from './postparse';
 import { liveCommand } from './process';
@@ -230,6 +230,12 @@ export class QemuHotplug {
   private async attachLive(obj: QemuDomainObj, dev: DomainDeviceDef): Promise<void> {
     const run = obj.run!;
     const monitor = run.proc.monitor!;
+    // qemuDomainAttachHostPCIDevice: VFIO or nothing, before anything is built.
+    const hostdev = pciHostdevRequest(dev);
+    if (hostdev) {
+      await this.state.hostdevs.checkPassthroughSupport([hostdev]);
+      assignVfioBackend(dev);
+    }
     const before = allDevices(obj.def).length;
     let next = this.withDevice(obj.def, dev, true);
     if (next.devices.controllers.length !== obj.def.devices.controllers.length) {
@@ -257,13 +263,9 @@ export class QemuHotplug {
       throw virError(VIR_ERR_OPERATION_UNSUPPORTED, VIR_FROM_QEMU, `live attach of device '${deviceName(dev)}' is not supported`);
     }
     const plan = extra.map(qmpFor);
-    // qemuDomainAttachHostPCIDevice: the host device goes to vfio-pci first, and back on failure.
-    const hostdev = pciHostdevRequest(dev);
+    // The host device goes to vfio-pci before QEMU sees it, and back on failure.
     const scope = this.state.dirs.configDir;
-    if (hostdev) {
-      await this.state.hostdevs.checkPassthroughSupport([hostdev]);
-      await this.state.hostdevs.prepareDomainDevices(obj.def.name, [hostdev], scope);
-    }
+    if (hostdev) await this.state.hostdevs.prepareDomainDevices(obj.def.name, [hostdev], scope);
     const undo: Array<[string, Record<string, unknown>]> = [];
     try {
       for (const step of plan) {

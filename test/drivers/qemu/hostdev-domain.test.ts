@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Connect } from '../../../src/connect';
-import { VIR_DOMAIN_RUNNING, VIR_DOMAIN_SHUTOFF } from '../../../src/constants';
+import { VIR_DOMAIN_RUNNING, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_XML_INACTIVE } from '../../../src/constants';
 import { Domain } from '../../../src/domain';
 import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_OPERATION_INVALID, VIR_FROM_NONE, VIR_FROM_QEMU } from '../../../src/error';
 import { NodeDevice } from '../../../src/node-device';
@@ -96,6 +96,9 @@ describe('drivers/qemu/hostdev: managed PCI hostdevs when domains start and stop
     assert.equal((await dom.getState()).state, VIR_DOMAIN_RUNNING);
     assert.equal(host.driverOf(VF), 'vfio-pci');
     assert.ok(host.exists('/dev/vfio/10'));
+    // The live definition shows the backend the default resolved to; the persistent one does not.
+    assert.match(await dom.getXMLDesc(), /<mac address='52:54:00:6d:90:02'\/>\n {6}<driver name='vfio'\/>\n {6}<source>/);
+    assert.doesNotMatch(await dom.getXMLDesc(VIR_DOMAIN_XML_INACTIVE), /<driver name='vfio'\/>/);
 
     const vf = await vfDevice();
     for (const call of [() => vf.detachFlags(null), () => vf.reAttach()]) {
