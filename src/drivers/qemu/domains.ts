@@ -59,6 +59,7 @@ import {
   VIR_FROM_QEMU,
   virError,
 } from '../../error';
+import { formatPciAddress } from '../../util/pci';
 import { PidLock } from '../../util/pidlock';
 import type { QemuCaps } from './capabilities';
 import { writeFileAtomic } from './caps-cache';
@@ -87,6 +88,8 @@ interface StatusFile extends ProcessIdentity {
   xml: string;
   /** Block node index per disk target. */
   diskNodeIndexes: Array<[string, number]>;
+  /** Host PCI devices virtnode moved to vfio-pci for this domain (libvirt's hostdev origstates). */
+  hostdevsDetached?: string[];
 }
 
 /** Per-process run-time facts of an active domain, beside what QEMU itself knows. */
@@ -247,7 +250,7 @@ export class QemuDriverState extends DriverEventState {
     this.nextID = Math.max(this.nextID, status.id + 1);
     // virHostdevUpdateActiveDomainDevices: its host devices are its own again, so another
     // domain cannot take them, and they go back to the host when it stops.
-    this.hostdevs.adoptDomainDevices(live.name, pciHostdevRequests(live), this.dirs.configDir);
+    this.hostdevs.adoptDomainDevices(live.name, pciHostdevRequests(live), this.dirs.configDir, status.hostdevsDetached);
     await this.takeOver(obj, status);
   }
 
@@ -426,6 +429,9 @@ export class QemuDriverState extends DriverEventState {
       persistent: obj.persistent,
       xml: formatDomainXML(obj.def, XML_FORMAT_FLAGS, { id: obj.id }),
       diskNodeIndexes: [...obj.run.diskNodeIndexes],
+      hostdevsDetached: pciHostdevRequests(obj.def)
+        .map((h) => formatPciAddress(h.address))
+        .filter((name) => this.hostdevs.detachedByUs(name)),
     };
     await writeFileAtomic(this.statusPath(obj), JSON.stringify(status));
   }

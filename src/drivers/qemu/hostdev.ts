@@ -392,16 +392,21 @@ export class HostdevManager {
     });
   }
 
+  /** Whether virtnode put the device on vfio-pci (what a status file records, as libvirt's origstates). */
+  detachedByUs(name: string): boolean {
+    return this.boundByUs.has(name);
+  }
+
   /**
-   * virHostdevUpdateActivePCIDevices: a domain found running again holds its devices. Managed
-   * ones are taken as detached by virtnode (libvirt keeps that in the status XML's origstates;
-   * virtnode's status file does not yet), so they go back to the host when the domain stops.
+   * virHostdevUpdateActivePCIDevices: a domain found running again holds its devices, and those
+   * its status file says virtnode detached (`detached`; without the record, every managed one)
+   * go back to the host when it stops.
    */
-  adoptDomainDevices(domain: string, hostdevs: PciHostdevRequest[], scope = ''): void {
+  adoptDomainDevices(domain: string, hostdevs: PciHostdevRequest[], scope = '', detached?: readonly string[]): void {
     for (const h of hostdevs) {
       const name = formatPciAddress(h.address);
       this.active.set(name, { driver: QEMU_DRIVER_NAME, domain, scope });
-      if (h.managed) this.boundByUs.add(name);
+      if (detached ? detached.includes(name) : h.managed) this.boundByUs.add(name);
     }
   }
 

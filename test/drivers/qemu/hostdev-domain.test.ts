@@ -183,6 +183,9 @@ describe('drivers/qemu/hostdev: managed PCI hostdevs when domains start and stop
   it('a second process that finds the domain running knows the VF is taken, and gives it back on destroy', async () => {
     await (await Domain.defineXML(conn, teamingDomain('team2'))).create();
     await conn.close();
+    // The status file says which devices virtnode detached, as libvirt's origstates do.
+    const status = JSON.parse(fs.readFileSync(path.join(stateRoot, 'run', 'qemu', 'team2.status'), 'utf8'));
+    assert.deepEqual(status.hostdevsDetached, [VF]);
     // A new process has an empty hostdev manager: only reconnecting to team2 can tell it.
     const script = path.join(stateRoot, 'second.ts');
     fs.writeFileSync(
