@@ -184,6 +184,9 @@ export async function pciDeviceIommuGroup(files: KernelFiles, name: string): Pro
   return group !== null && /^\d+$/.test(group) ? Number(group) : null;
 }
 
+/** The standard config space, where the header type and the capability list live. */
+export const PCI_CONFIG_HEADER_SIZE = 256;
+
 // Config space offsets (include/uapi/linux/pci_regs.h).
 const PCI_STATUS = 0x06;
 const PCI_STATUS_CAP_LIST = 0x10;
@@ -226,7 +229,7 @@ function pcieLink(config: Buffer, at: number, width: 2 | 4, withPort: boolean): 
 export async function readPciConfigFacts(files: KernelFiles, name: string): Promise<PciConfigFacts | null> {
   let config: Buffer;
   try {
-    config = await files.readBytes(pciDevicePath(name, 'config'));
+    config = await files.readBytes(pciDevicePath(name, 'config'), PCI_CONFIG_HEADER_SIZE);
   } catch {
     return null;
   }

@@ -12,8 +12,8 @@ export interface KernelFiles {
   readonly root: string;
   /** A file's text, as the kernel returns it (usually with a trailing newline). */
   read(file: string): Promise<string>;
-  /** A file's bytes (PCI config space). */
-  readBytes(file: string): Promise<Buffer>;
+  /** A file's first `max` bytes (PCI config space: each byte may be a trapped hardware read). */
+  readBytes(file: string, max: number): Promise<Buffer>;
   /** A symlink's target, as stored (often relative). */
   readlink(file: string): Promise<string>;
   /** The entries of a directory, unsorted as the kernel gives them. */
@@ -36,8 +36,15 @@ export class HostKernelFiles implements KernelFiles {
     return fsp.readFile(this.at(file), 'utf8');
   }
 
-  readBytes(file: string): Promise<Buffer> {
-    return fsp.readFile(this.at(file));
+  async readBytes(file: string, max: number): Promise<Buffer> {
+    const handle = await fsp.open(this.at(file), 'r');
+    try {
+      const buf = Buffer.alloc(max);
+      const { bytesRead } = await handle.read(buf, 0, max, 0);
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
   }
 
   readlink(file: string): Promise<string> {

@@ -15,6 +15,7 @@ import {
 } from '../../error';
 import {
   IOMMU_GROUPS_DIR,
+  PCI_CONFIG_HEADER_SIZE,
   PCI_SYSFS_DRIVERS,
   VFIO_DEV_DIR,
   VFIO_PCI_DRIVER,
@@ -257,7 +258,7 @@ export class HostdevManager {
   private async reset(name: string): Promise<void> {
     let config: Buffer;
     try {
-      config = await this.files.readBytes(pciDevicePath(name, 'config'));
+      config = await this.files.readBytes(pciDevicePath(name, 'config'), PCI_CONFIG_HEADER_SIZE);
     } catch (err) {
       throw pciSystemError(`Failed to open config space file '${pciDevicePath(name, 'config')}'`, err);
     }
