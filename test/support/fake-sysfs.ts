@@ -259,6 +259,7 @@ export class FakeKernel extends HostKernelFiles {
         const netDir = `${dir}/net/${ifname}`;
         this.put(`${netDir}/address`, `${mac}\n`);
         this.put(`${netDir}/operstate`, 'up\n');
+        this.put(`${netDir}/flags`, '0x1003\n');
         this.put(`${netDir}/speed`, '1000\n');
         this.put(`${netDir}/uevent`, `INTERFACE=${ifname}\n`);
         this.link(`/sys/class/net/${ifname}`, netDir);

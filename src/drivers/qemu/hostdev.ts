@@ -28,13 +28,17 @@ import {
   pciDevicePath,
   pciHeaderType,
   pciSystemError,
+  readPciDevice,
 } from '../../util/pci-host';
 import type { DomainDef, DomainDeviceDef, GenericElement, HostdevDef, NetDef } from '../../conf/domain-def';
 import { formatPciAddress, type PciAddress } from '../../util/pci';
-import { kernelFiles, listDir, type KernelFiles } from '../../util/sysfs';
+import { kernelFiles, linkBasename, listDir, readAttr, resolveLink, type KernelFiles } from '../../util/sysfs';
 
 /** The name libvirt's QEMU driver records as a device's user (QEMU_DRIVER_NAME). */
 export const QEMU_DRIVER_NAME = 'QEMU';
+
+/** IFF_UP in a network interface's flags. */
+const IFF_UP = 0x1;
 
 /** How long udev may take to create /dev/vfio/<group> after vfio-pci binds a device. */
 const VFIO_NODE_WAIT_MS = 2000;
@@ -53,6 +57,8 @@ export interface PciHostdevRequest {
   managed: boolean;
   /** <driver name=...>: 'vfio', or undefined for the default (which is VFIO where it works). */
   backend?: string;
+  /** From <interface type='hostdev'>: an SR-IOV VF whose MAC and VLAN are set through its PF. */
+  net?: boolean;
 }
 
 function driverName(driver: GenericElement | undefined): string | undefined {
@@ -64,7 +70,7 @@ export function pciHostdevRequest(dev: DomainDeviceDef): PciHostdevRequest | nul
   if (dev.kind === 'interface') {
     const net = dev as NetDef;
     const address = net.hostdevAddress?.pci;
-    return net.type === 'hostdev' && address ? { address, managed: net.managed === true, backend: driverName(net.driver) } : null;
+    return net.type === 'hostdev' && address ? { address, managed: net.managed === true, backend: driverName(net.driver), net: true } : null;
   }
   if (dev.kind === 'hostdev') {
     const h = dev as HostdevDef;
@@ -329,6 +335,7 @@ export class HostdevManager {
           throw virError(VIR_ERR_OPERATION_INVALID, VIR_FROM_NONE, `Unmanaged PCI device ${name} must be manually detached from the host`);
         }
       }
+      for (const [i, name] of names.entries()) if (hostdevs[i].net) await this.checkVfNetDevice(name);
       const detachedHere: string[] = [];
       try {
         for (const [i, name] of names.entries()) {
@@ -346,6 +353,33 @@ export class HostdevManager {
         this.active.set(name, { driver: QEMU_DRIVER_NAME, domain, scope });
       }
     });
+  }
+
+  /**
+   * The sysfs half of virHostdevSaveNetConfig, before anything is detached: an interface's
+   * device must be a VF, its PF must have a network interface, and that interface must be up,
+   * since the VF's MAC and VLAN are set through it.
+   */
+  private async checkVfNetDevice(name: string): Promise<void> {
+    const vfPath = await resolveLink(this.files, pciDevicePath(name));
+    const pfName = await linkBasename(this.files, pciDevicePath(name, 'physfn'));
+    if (pfName === null) {
+      throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_NONE, 'Interface type hostdev is currently supported on SR-IOV Virtual Functions only');
+    }
+    const pf = await readPciDevice(this.files, pfName);
+    const vf = pf?.virtFunctions.findIndex((a) => formatPciAddress(a) === name) ?? -1;
+    const pfNet = pf?.netNames[0];
+    if (!pf || pfNet === undefined || vf < 0) {
+      throw virError(VIR_ERR_INTERNAL_ERROR, VIR_FROM_NONE, `The PF device for VF ${vfPath} has no network device name, cannot get virtual function info`);
+    }
+    const flags = Number.parseInt((await readAttr(this.files, `/sys/class/net/${pfNet}/flags`)) ?? '0', 16);
+    if ((flags & IFF_UP) === 0) {
+      throw virError(
+        VIR_ERR_INTERNAL_ERROR,
+        VIR_FROM_NONE,
+        `Unable to configure VF ${vf} of PF '${pfNet}' because the PF is not online. Please change host network config to put the PF online.`,
+      );
+    }
   }
 
   /** qemuHostdevPreparePCIDevicesCheckSupport: VFIO is the one backend QEMU domains can use. */

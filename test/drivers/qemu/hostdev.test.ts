@@ -274,6 +274,23 @@ describe('drivers/qemu/hostdev: detach, re-attach and reset of host PCI devices'
     assert.ok(!host.exists('/dev/vfio/11'));
   });
 
+  it('takes an interface only on a VF whose PF is up, as the VF is configured through it', async () => {
+    const mgr = hostdevManager(host.root);
+    const nic = await rejection(mgr.prepareDomainDevices('guest1', [{ address: parsePciAddress('0000:00:19.0')!, managed: true, net: true }]));
+    assert.deepEqual([nic.code, nic.domain, nic.message], [
+      VIR_ERR_CONFIG_UNSUPPORTED,
+      VIR_FROM_NONE,
+      'unsupported configuration: Interface type hostdev is currently supported on SR-IOV Virtual Functions only',
+    ]);
+    fs.writeFileSync(host.at('/sys/class/net/enp6s18f0/flags'), '0x1002\n');
+    const down = await rejection(mgr.prepareDomainDevices('guest1', [{ address: parsePciAddress('0000:06:12.2')!, managed: true, net: true }]));
+    assert.equal(
+      down.message,
+      "internal error: Unable to configure VF 1 of PF 'enp6s18f0' because the PF is not online. Please change host network config to put the PF online.",
+    );
+    assert.deepEqual(host.kernel.writes, []);
+  });
+
   it('gives back on release only what it detached: a VF the administrator put on vfio-pci stays there', async () => {
     const mgr = hostdevManager(host.root);
     const vf2 = '0000:06:12.2';
