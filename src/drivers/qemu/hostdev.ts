@@ -62,7 +62,7 @@ export interface PciHostdevRequest {
 }
 
 function driverName(driver: GenericElement | undefined): string | undefined {
-  return driver?.attrs.find(([k]) => k === 'name')?.[1] ?? undefined;
+  return driver?.attrs.find(([k]) => k === 'name')?.[1];
 }
 
 /** The host PCI device behind one domain device, if it is a PCI hostdev or a hostdev interface. */

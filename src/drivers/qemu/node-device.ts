@@ -10,7 +10,6 @@ import { VIR_ERR_INVALID_ARG, VIR_ERR_NO_NODE_DEVICE, VIR_FROM_DOMAIN, VIR_FROM_
 import { checkFlags } from '../../util/flags';
 import { formatPciAddress } from '../../util/pci';
 import {
-  addressFromName,
   iommuGroupMembers,
   listPciDevices,
   owningPciDevice,
@@ -193,7 +192,7 @@ export class HostNodeDevices {
     return {
       name: udevName('net', ifname, address || undefined),
       path: sysfsPath,
-      parent: owner === null || addressFromName(owner) === null ? 'computer' : pciDeviceName(owner),
+      parent: owner === null ? 'computer' : pciDeviceName(owner),
       caps: [cap],
     };
   }
