@@ -1,7 +1,8 @@
 // Node device XML (<device>) to a typed definition and back (node_device_conf.c), for the
-// capabilities the test driver's node devices use: system and scsi_host (with its fc_host and
-// vport_ops sub-capabilities). Pure: no I/O.
+// capabilities virtnode's node devices have: system, scsi_host (with its fc_host and vport_ops
+// sub-capabilities), pci (with SR-IOV, IOMMU group and PCI Express details) and net. Pure: no I/O.
 import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_INTERNAL_ERROR, VIR_ERR_XML_ERROR, VIR_FROM_NODEDEV, virError } from '../error';
+import type { PcieInfo, PcieLink } from '../util/pci-host';
 import { XmlWriter, attr, child, childText, children, parseXML, textOf, type XmlElement } from './xml';
 
 const FROM = VIR_FROM_NODEDEV;
@@ -41,16 +42,31 @@ export interface PciCap {
   virtFunctions?: { maxCount?: number; addresses: PciAddressText[] };
   iommuGroup?: { number: number; addresses: PciAddressText[] };
   numaNode?: number;
-  /** <pci-express> kept as parsed: its links are written back attribute for attribute. */
-  pciExpress?: XmlElement;
+  /** <capability type='pci-bridge'/> or 'cardbus-bridge'; endpoints have none. */
+  headerType?: 'pci-bridge' | 'cardbus-bridge';
+  /** <pci-express>: present for PCI Express devices, with their links when they have one. */
+  pcie?: PcieInfo;
 }
 
-export type NodeDeviceCap = SystemCap | ScsiHostCap | PciCap;
+/** virNodeDevCapNet: a network interface. */
+export interface NetCap {
+  type: 'net';
+  interface: string;
+  address?: string;
+  link?: { speed?: number; state?: string };
+  features: string[];
+  /** '80203' (wired) or '80211' (wireless) */
+  subtype?: string;
+}
+
+export type NodeDeviceCap = SystemCap | ScsiHostCap | PciCap | NetCap;
 
 export interface NodeDeviceDef {
   name: string;
   path?: string;
   parent?: string;
+  /** The bound kernel driver. libvirt formats it but never parses it back. */
+  driver?: string;
   caps: NodeDeviceCap[];
 }
 
@@ -142,6 +158,7 @@ function parseCap(el: XmlElement, devName: string): NodeDeviceCap {
     return cap;
   }
   if (type === 'pci') return parsePciCap(el, devName);
+  if (type === 'net') return parseNetCap(el, devName);
   throw virError(VIR_ERR_CONFIG_UNSUPPORTED, FROM, `unknown capability type '${type}'`);
 }
 
@@ -198,13 +215,41 @@ function parsePciCap(el: XmlElement, devName: string): PciCap {
       if (a) cap.physFunction = parseAddress(a);
     } else if (subType === 'virt_functions') {
       cap.virtFunctions = { maxCount: parseNumber(attr(sub, 'maxCount')), addresses: children(sub, 'address').map(parseAddress) };
+    } else if (subType === 'pci-bridge' || subType === 'cardbus-bridge') {
+      cap.headerType = subType;
     }
   }
   const iommu = child(el, 'iommuGroup');
   if (iommu) cap.iommuGroup = { number: parseNumber(attr(iommu, 'number')) ?? 0, addresses: children(iommu, 'address').map(parseAddress) };
   const numa = child(el, 'numa');
   if (numa) cap.numaNode = parseNumber(attr(numa, 'node'));
-  cap.pciExpress = child(el, 'pci-express');
+  const express = child(el, 'pci-express');
+  if (express) {
+    cap.pcie = {};
+    for (const link of children(express, 'link')) {
+      const speed = attr(link, 'speed');
+      const parsed: PcieLink = { port: parseNumber(attr(link, 'port')), speed, width: parseNumber(attr(link, 'width')) ?? 0 };
+      if (attr(link, 'validity') === 'cap') cap.pcie.linkCap = parsed;
+      else if (attr(link, 'validity') === 'sta') cap.pcie.linkSta = parsed;
+    }
+  }
+  return cap;
+}
+
+function parseNetCap(el: XmlElement, devName: string): NetCap {
+  const ifname = childText(el, 'interface')?.trim();
+  if (!ifname) throw virError(VIR_ERR_INTERNAL_ERROR, FROM, `no network interface supplied for '${devName}'`);
+  const cap: NetCap = { type: 'net', interface: ifname, address: childText(el, 'address')?.trim(), features: [] };
+  const link = child(el, 'link');
+  if (link) cap.link = { speed: parseNumber(attr(link, 'speed')), state: attr(link, 'state') };
+  for (const f of children(el, 'feature')) {
+    const name = attr(f, 'name');
+    if (name !== undefined) cap.features.push(name);
+  }
+  for (const sub of children(el, 'capability')) {
+    const subType = attr(sub, 'type');
+    if (subType === '80203' || subType === '80211') cap.subtype = subType;
+  }
   return cap;
 }
 
@@ -242,13 +287,45 @@ function formatPciCap(w: XmlWriter, cap: PciCap): void {
       for (const a of vf.addresses) writeAddress(c, a);
     }, true);
   }
-  if (cap.iommuGroup) {
+  if (cap.headerType) w.empty('capability', [['type', cap.headerType]]);
+  if (cap.iommuGroup && cap.iommuGroup.addresses.length > 0) {
     w.open('iommuGroup', [['number', cap.iommuGroup.number]]);
     for (const a of cap.iommuGroup.addresses) writeAddress(w, a);
     w.close('iommuGroup');
   }
-  if (cap.numaNode !== undefined) w.empty('numa', [['node', cap.numaNode]]);
-  if (cap.pciExpress) w.node(cap.pciExpress);
+  if (cap.numaNode !== undefined && cap.numaNode >= 0) w.empty('numa', [['node', cap.numaNode]]);
+  if (cap.pcie) {
+    const { linkCap, linkSta } = cap.pcie;
+    if (!linkCap && !linkSta) {
+      w.empty('pci-express');
+    } else {
+      w.open('pci-express');
+      for (const [validity, link] of [['cap', linkCap], ['sta', linkSta]] as const) {
+        if (!link) continue;
+        w.empty('link', [
+          ['validity', validity],
+          ['port', link.port !== undefined && link.port >= 0 ? link.port : undefined],
+          ['speed', link.speed],
+          ['width', link.width],
+        ]);
+      }
+      w.close('pci-express');
+    }
+  }
+}
+
+/** virNodeDeviceCapNetDefFormat */
+function formatNetCap(w: XmlWriter, cap: NetCap): void {
+  w.leaf('interface', cap.interface);
+  w.leaf('address', cap.address);
+  if (cap.link && (cap.link.speed || cap.link.state)) {
+    w.empty('link', [
+      ['speed', cap.link.speed ? cap.link.speed : undefined],
+      ['state', cap.link.state],
+    ]);
+  }
+  for (const name of cap.features) w.empty('feature', [['name', name]]);
+  if (cap.subtype) w.empty('capability', [['type', cap.subtype]]);
 }
 
 /** virNodeDeviceDefParseString */
@@ -284,6 +361,11 @@ export function formatNodeDeviceXML(def: NodeDeviceDef): string {
   w.leaf('name', def.name);
   w.leaf('path', def.path);
   w.leaf('parent', def.parent);
+  if (def.driver !== undefined) {
+    w.open('driver');
+    w.leaf('name', def.driver);
+    w.close('driver');
+  }
   for (const cap of def.caps) {
     w.open('capability', [['type', cap.type]]);
     if (cap.type === 'system') {
@@ -301,6 +383,8 @@ export function formatNodeDeviceXML(def: NodeDeviceDef): string {
       w.close('firmware');
     } else if (cap.type === 'pci') {
       formatPciCap(w, cap);
+    } else if (cap.type === 'net') {
+      formatNetCap(w, cap);
     } else {
       w.leaf('host', cap.host);
       w.leaf('unique_id', cap.uniqueId);

@@ -61,6 +61,7 @@ import {
   VIR_FROM_QEMU,
   virError,
 } from '../../error';
+import { formatPciAddress } from '../../util/pci';
 import { PidLock } from '../../util/pidlock';
 import type { QemuCaps } from './capabilities';
 import { writeFileAtomic } from './caps-cache';
@@ -69,6 +70,7 @@ import { QemuMonitor } from './monitor';
 import { qemuAssignDeviceAliases, qemuParseDomainXML } from './postparse';
 import { nvramDirOf, type QemuDriverConfig } from './config';
 import { fileSystemError, firmwareDescriptorDirs, qemuFirmwareFillDomain, qemuPrepareNVRAM } from './firmware';
+import { assignVfioBackend, hostdevManager, pciHostdevRequests, type HostdevManager } from './hostdev';
 import { cleanupQemu, launchQemu, logTail, type ProcessIdentity, QemuProcess } from './process';
 
 /** Where one driver root keeps its files (libvirt's virQEMUDriverConfig directories). */
@@ -101,6 +103,8 @@ interface StatusFile extends ProcessIdentity {
   xml: string;
   /** Block node index per disk target. */
   diskNodeIndexes: Array<[string, number]>;
+  /** Host PCI devices virtnode moved to vfio-pci for this domain (libvirt's hostdev origstates). */
+  hostdevsDetached?: string[];
 }
 
 /** Per-process run-time facts of an active domain, beside what QEMU itself knows. */
@@ -179,9 +183,16 @@ export class QemuDriverState extends DriverEventState {
     readonly dirs: QemuDirs,
     readonly caps: QemuCaps,
     readonly privileged: boolean,
+    /** Where /sys and /dev/vfio are: '' on the host, a fake tree in tests. */
+    readonly kernelRoot = '',
   ) {
     super();
     this.config = qemuDriverConfigFor(dirs);
+  }
+
+  /** The host PCI devices domains are given (one manager per kernel root in the process). */
+  get hostdevs(): HostdevManager {
+    return hostdevManager(this.kernelRoot);
   }
 
   // ---- loading ----
@@ -202,6 +213,7 @@ export class QemuDriverState extends DriverEventState {
       obj.persistent = true;
       obj.autostart = fs.existsSync(path.join(autostartDir, file));
     }
+    this.hostdevs.forgetScope(this.dirs.configDir);
     for (const file of (await fsp.readdir(this.dirs.stateDir)).sort()) {
       if (file.endsWith('.status')) await this.reconnect(path.join(this.dirs.stateDir, file));
     }
@@ -255,6 +267,9 @@ export class QemuDriverState extends DriverEventState {
     obj.state = status.state;
     obj.reason = status.reason;
     this.nextID = Math.max(this.nextID, status.id + 1);
+    // virHostdevUpdateActiveDomainDevices: its host devices are its own again, so another
+    // domain cannot take them, and they go back to the host when it stops.
+    this.hostdevs.adoptDomainDevices(live.name, pciHostdevRequests(live), this.dirs.configDir, status.hostdevsDetached);
     await this.takeOver(obj, status);
   }
 
@@ -433,6 +448,9 @@ export class QemuDriverState extends DriverEventState {
       persistent: obj.persistent,
       xml: formatDomainXML(obj.def, XML_FORMAT_FLAGS, { id: obj.id }),
       diskNodeIndexes: [...obj.run.diskNodeIndexes],
+      hostdevsDetached: pciHostdevRequests(obj.def)
+        .map((h) => formatPciAddress(h.address))
+        .filter((name) => this.hostdevs.detachedByUs(name)),
     };
     await writeFileAtomic(this.statusPath(obj), JSON.stringify(status));
   }
@@ -558,6 +576,17 @@ export class QemuDriverState extends DriverEventState {
     const live = structuredClone(liveInput ?? obj.def);
     qemuAssignDeviceAliases(live);
     const diskNodeIndexes = new Map<string, number>();
+    // qemuProcessPrepareHost: host PCI devices detached to vfio-pci and marked as this domain's
+    // before QEMU opens them; every failure from here on gives them back.
+    const hostdevs = pciHostdevRequests(live);
+    try {
+      await this.hostdevs.checkPassthroughSupport(hostdevs);
+      await this.hostdevs.prepareDomainDevices(live.name, hostdevs, this.dirs.configDir);
+      for (const dev of [...live.devices.interfaces, ...live.devices.hostdevs]) assignVfioBackend(dev);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
     let proc: QemuProcess;
     try {
       // qemuProcessPrepareDomain / qemuProcessPrepareHost: the firmware, and its variable store.
@@ -573,6 +602,7 @@ export class QemuDriverState extends DriverEventState {
         monitorTimeoutMs: 30_000,
       });
     } catch (err) {
+      await this.hostdevs.releaseDomainDevices(live.name, hostdevs, this.dirs.configDir);
       lock.release();
       throw err;
     }
@@ -658,6 +688,7 @@ export class QemuDriverState extends DriverEventState {
     run.proc.monitor?.close();
     await run.proc.kill(false).catch(() => {});
     await cleanupQemu(run.proc.identity, reason);
+    await this.hostdevs.releaseDomainDevices(obj.def.name, pciHostdevRequests(obj.def), this.dirs.configDir);
     await fsp.rm(this.statusPath(obj), { force: true });
     for (const waiters of run.deviceWaiters.values()) for (const w of waiters) w();
     obj.run = null;

@@ -21,6 +21,7 @@ import {
   virError,
 } from '../../error';
 import { checkActive, isActive, type QemuDomainObj, type QemuDriverState } from './domains';
+import { assignVfioBackend, pciHostdevRequest } from './hostdev';
 import type { QemuMonitor } from './monitor';
 import { qemuAssignDeviceAliases, qemuDomainXMLOptions, qemuParseDomainXML } from './postparse';
 import { liveCommand } from './process';
@@ -229,6 +230,12 @@ export class QemuHotplug {
   private async attachLive(obj: QemuDomainObj, dev: DomainDeviceDef): Promise<void> {
     const run = obj.run!;
     const monitor = run.proc.monitor!;
+    // qemuDomainAttachHostPCIDevice: VFIO or nothing, before anything is built.
+    const hostdev = pciHostdevRequest(dev);
+    if (hostdev) {
+      await this.state.hostdevs.checkPassthroughSupport([hostdev]);
+      assignVfioBackend(dev);
+    }
     const before = allDevices(obj.def).length;
     let next = this.withDevice(obj.def, dev, true);
     if (next.devices.controllers.length !== obj.def.devices.controllers.length) {
@@ -256,6 +263,9 @@ export class QemuHotplug {
       throw virError(VIR_ERR_OPERATION_UNSUPPORTED, VIR_FROM_QEMU, `live attach of device '${deviceName(dev)}' is not supported`);
     }
     const plan = extra.map(qmpFor);
+    // The host device goes to vfio-pci before QEMU sees it, and back on failure.
+    const scope = this.state.dirs.configDir;
+    if (hostdev) await this.state.hostdevs.prepareDomainDevices(obj.def.name, [hostdev], scope);
     const undo: Array<[string, Record<string, unknown>]> = [];
     try {
       for (const step of plan) {
@@ -264,6 +274,7 @@ export class QemuHotplug {
       }
     } catch (err) {
       await rollback(monitor, undo);
+      if (hostdev) await this.state.hostdevs.releaseDomainDevices(obj.def.name, [hostdev], scope);
       throw err;
     }
     obj.def = next;
@@ -362,6 +373,9 @@ export class QemuHotplug {
     }
     obj.def = next;
     void this.state.writeStatus(obj);
+    // qemuDomainRemoveHostDevice: QEMU has let go of the host device; it goes back to the host.
+    const hostdev = pciHostdevRequest(dev);
+    if (hostdev) void this.state.hostdevs.releaseDomainDevices(obj.def.name, [hostdev], this.state.dirs.configDir);
     const monitor = run.proc.monitor;
     if (!monitor) return;
     void (async () => {

@@ -25,9 +25,11 @@ import { firmwareDescriptorDirs, qemuFirmwareFillDomain, wantsFirmwareLookup } f
 import { gatherDomainCapsHost, gatherQemuHostFacts } from './host-facts';
 import { qemuCapabilitiesXML, qemuDomainCapabilitiesXML, type QemuHostFacts } from './host-caps';
 import { qemuDomainDriver } from './hypervisor';
+import { qemuNodeDeviceDriver } from './node-device';
 import { qemuParseDomainXML } from './postparse';
 import { pathVirtioChannels, shortName } from './process';
 import { checkFlags } from '../../util/flags';
+import { kernelFiles } from '../../util/sysfs';
 
 export type { QemuDirs };
 
@@ -87,6 +89,18 @@ export function qemuDirsForURI(uri: URL): QemuDirs {
     };
   }
   throw virError(VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU, `unexpected QEMU URI path '${where}'`);
+}
+
+/**
+ * Where the connection finds /sys and /dev/vfio: the host's, or for qemu:///embed the directory a
+ * `sysfsroot=DIR` parameter names. That parameter is a test hook: it points the node device and
+ * hostdev code at a fake sysfs tree.
+ */
+export function kernelRootForURI(uri: URL): string {
+  const root = decodeURIComponent(uri.pathname) === '/embed' ? uri.searchParams.get('sysfsroot') : null;
+  if (root === null || root === '') return '';
+  if (!path.isAbsolute(root)) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_NONE, 'sysfsroot path must be absolute');
+  return path.resolve(root);
 }
 
 /** The first executable `name` in $PATH, or null. */
@@ -188,12 +202,12 @@ async function maxVcpus(conn: QemuConnection, type: string | null): Promise<numb
  */
 const states = new Map<string, { users: number; ready: Promise<QemuDriverState> }>();
 
-async function acquireState(conn: QemuConnection): Promise<QemuDriverState> {
+async function acquireState(conn: QemuConnection, kernelRoot: string): Promise<QemuDriverState> {
   const key = conn.dirs.configDir;
   let entry = states.get(key);
   if (!entry) {
     const ready = (async () => {
-      const state = new QemuDriverState(conn.dirs, await conn.caps(), process.getuid?.() === 0);
+      const state = new QemuDriverState(conn.dirs, await conn.caps(), process.getuid?.() === 0, kernelRoot);
       // Reconnecting talks to QEMUs whose monitors never hold the process open: this does.
       await keepAlive(() => state.load());
       return state;
@@ -290,14 +304,17 @@ export const qemuConnectDriver: ConnectDriver = {
   schemes: ['qemu'],
   async open(uri: URL, rawUri: string): Promise<DriverSet> {
     const dirs = qemuDirsForURI(uri);
+    const kernelRoot = kernelRootForURI(uri);
     const binary = await findInPath(QEMU_BINARY_NAME);
     if (binary === null) {
       throw virError(VIR_ERR_NO_CONNECT, VIR_FROM_QEMU, `${rawUri}: cannot find '${QEMU_BINARY_NAME}' in PATH`);
     }
     const conn = new QemuConnection(binary, dirs);
-    const state = await acquireState(conn);
+    const state = await acquireState(conn, kernelRoot);
     return {
       hypervisor: hypervisorDriver(conn, state),
+      // A fake tree stands for a sysfs root may read in full, as a privileged libvirt does.
+      nodeDevice: qemuNodeDeviceDriver(kernelFiles(kernelRoot), process.getuid?.() === 0 || kernelRoot !== ''),
       allocateEventCallbackID: () => state.allocateCallbackID(),
     };
   },

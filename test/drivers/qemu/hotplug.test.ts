@@ -189,7 +189,7 @@ describe('drivers/qemu: hotplug and guest power with a stand-in guest on the rea
     }
   });
 
-  it('a PCI hostdev QEMU cannot open fails with QEMU\'s message and leaves the domain as it was', async () => {
+  it('a PCI hostdev the host cannot give fails as libvirt fails and leaves the domain as it was', async () => {
     const g = await startGuest('hp-hostdev');
     try {
       const before = await g.dom.getXMLDesc(0);
@@ -200,8 +200,15 @@ describe('drivers/qemu: hotplug and guest power with a stand-in guest on the rea
           AFFECT_LIVE,
         ),
       );
-      assert.equal(err.code, 1);
-      assert.match(err.message, /^internal error: unable to execute QEMU command 'device_add': .*0000:7f:1f\.7/);
+      // The host side comes before QEMU (test/drivers/qemu/hostdev-domain.test.ts has QEMU's refusal):
+      // without IOMMU groups there is no VFIO; with them, the device does not exist.
+      const vfio =
+        fs.existsSync('/dev/vfio/vfio') && fs.existsSync('/sys/kernel/iommu_groups') && fs.readdirSync('/sys/kernel/iommu_groups').length > 0;
+      if (vfio) {
+        assert.match(err.message, /^Device 0000:7f:1f\.7 not found: could not access \/sys\/bus\/pci\/devices\/0000:7f:1f\.7\/config/);
+      } else {
+        assert.equal(err.message, "unsupported configuration: host doesn't support passthrough of host PCI devices");
+      }
       assert.equal(await g.dom.getXMLDesc(0), before);
       assert.deepEqual(await peripherals(g.monitor), peripheralsBefore);
     } finally {
