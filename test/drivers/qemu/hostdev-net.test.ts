@@ -134,6 +134,26 @@ describe('drivers/qemu/hostdev: VF MAC and VLAN through the PF for hostdev inter
     await mgr.releaseDomainDevices('guest1', zero, '', stateDir);
   });
 
+  it('a VF with no host interface saves only the admin MAC, and gets it back even from a zero-refusing driver', async () => {
+    // Put on vfio-pci by hand, as an administrator would for an unmanaged device.
+    await host.kernel.write(`/sys/bus/pci/devices/${VF}/driver_override`, 'vfio-pci');
+    await host.kernel.write(`/sys/bus/pci/devices/${VF}/driver/unbind`, VF);
+    await host.kernel.write('/sys/bus/pci/drivers_probe', VF);
+    const unmanaged: PciHostdevRequest[] = [{ address: parsePciAddress(VF)!, managed: false, net: { mac: GUEST_MAC } }];
+    await mgr.prepareDomainDevices('guest1', unmanaged, '', stateDir);
+    assert.equal(fs.readFileSync(savedFile(), 'utf8'), '{\n  "adminMac": "00:00:00:00:00:00",\n  "vlanTag": 0\n}\n');
+    host.netlink.rejectZeroMac = true;
+    host.netlink.calls.length = 0;
+    await mgr.releaseDomainDevices('guest1', unmanaged, '', stateDir);
+    assert.deepEqual(
+      host.netlink.calls.map((c) => c.setting),
+      [{ mac: '00:00:00:00:00:00' }, { mac: '02:00:00:00:00:00' }, { vlan: 0, qos: 0 }],
+    );
+    assert.equal(host.netlink.vf(PF, 0).mac, '02:00:00:00:00:00');
+    assert.equal(host.driverOf(VF), 'vfio-pci');
+    assert.ok(!fs.existsSync(savedFile()));
+  });
+
   it('when the settings cannot be saved nothing is detached and nothing set', async () => {
     const blocker = path.join(stateDir, 'file');
     fs.writeFileSync(blocker, '');
