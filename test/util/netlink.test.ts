@@ -3,9 +3,11 @@
 // addon, which has no SR-IOV NIC: no VFs to list, EOPNOTSUPP for VF settings, ENODEV for a
 // missing interface, and no socket left behind.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { VIR_ERR_INTERNAL_ERROR, VIR_ERR_SYSTEM_ERROR, VIR_FROM_NONE, VirError } from '../../src/error';
-import { native } from '../../src/native';
+import { native, packageRoot } from '../../src/native';
 import {
   NetlinkError,
   NetlinkMalformedError,
@@ -223,6 +225,18 @@ describe('util/netlink on this machine\'s kernel (rtnetlink, no SR-IOV NIC)', fu
     const together = await Promise.all(Array.from({ length: 32 }, () => links.getLink('lo')));
     assert.ok(together.every((l) => l.ifname === 'lo'));
     assert.equal(fds(), before);
+  });
+
+  it('survives worker threads terminated while their requests are in flight', function () {
+    this.timeout(60_000);
+    const fixture = path.join(__dirname, '..', 'data', 'native', 'terminate-mid-netlink.js');
+    const result = spawnSync(process.execPath, [fixture, packageRoot, require.resolve('node-gyp-build'), encodeGetLink('lo', 5).toString('hex')], {
+      encoding: 'utf8',
+    });
+    assert.equal(result.signal, null, `the process died of ${result.signal}:\n${result.stderr}`);
+    assert.equal(result.status, 0, result.stderr);
+    // The last request is answered by the RTM_NEWLINK and the ACK.
+    assert.deepEqual(JSON.parse(result.stdout), { terminated: 48, replies: 2, leakedSockets: 0 });
   });
 
   it('a message the kernel does not answer ends in ETIMEDOUT from poll, and the socket is closed', async () => {
