@@ -6,6 +6,7 @@
         "native/addon.cc",
         "native/errno_error.cc",
         "native/host.cc",
+        "native/netlink.cc",
         "native/qmp.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -4,6 +4,7 @@
 
 #include "errno_error.h"
 #include "host.h"
+#include "netlink.h"
 #include "qmp.h"
 
 #ifndef VIRTNODE_ADDON_VERSION
@@ -22,6 +23,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("qmpDupFd", Napi::Function::New(env, virtnode::QmpDupFd, "qmpDupFd"));
   exports.Set("qmpSend", Napi::Function::New(env, virtnode::QmpSend, "qmpSend"));
   exports.Set("qmpClose", Napi::Function::New(env, virtnode::QmpClose, "qmpClose"));
+  exports.Set("netlinkRequest", Napi::Function::New(env, virtnode::NetlinkRequest, "netlinkRequest"));
   return exports;
 }
 

@@ -24,6 +24,20 @@ Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall, const std::s
   return error;
 }
 
+bool CanRunJs(napi_env env) {
+  napi_value global;
+  bool has = false;
+  return napi_get_global(env, &global) == napi_ok && napi_has_named_property(env, global, "Object", &has) == napi_ok;
+}
+
+Napi::Value CallFailed(Napi::Env env, const char* what) {
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && !pending && CanRunJs(env)) {
+    Napi::Error::New(env, std::string(what) + ": a Node-API call failed").ThrowAsJavaScriptException();
+  }
+  return Napi::Value();
+}
+
 Napi::Value Strerror(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsNumber()) {

@@ -28,20 +28,6 @@ int QueryHost(HostInfo* out) {
   return 0;
 }
 
-// Node-API refuses calls into the engine (napi_pending_exception) once their environment is being
-// torn down, e.g. a worker thread terminated while a call is in flight, and that can happen at any
-// moment from another thread. node-addon-api's wrappers answer each refusal by building an Error,
-// which a dying engine does not survive; so the code below that builds and settles results uses
-// plain Node-API statuses and stops quietly at the first failure.
-
-// Whether the environment still runs JavaScript: with no exception pending, a refused lookup on
-// the global object means it is shutting down.
-bool CanRunJs(napi_env env) {
-  napi_value global;
-  bool has = false;
-  return napi_get_global(env, &global) == napi_ok && napi_has_named_property(env, global, "Object", &has) == napi_ok;
-}
-
 napi_status ToObject(napi_env env, const HostInfo& h, napi_value* out) {
   const std::pair<const char*, const std::string*> fields[] = {
       {"sysname", &h.sysname}, {"nodename", &h.nodename}, {"release", &h.release},
@@ -54,15 +40,6 @@ napi_status ToObject(napi_env env, const HostInfo& h, napi_value* out) {
     if (status == napi_ok) status = napi_set_named_property(env, *out, key, text);
   }
   return status;
-}
-
-// A call that failed inside Node-API: report it while JavaScript can still see it.
-Napi::Value CallFailed(Napi::Env env, const char* what) {
-  bool pending = false;
-  if (napi_is_exception_pending(env, &pending) == napi_ok && !pending && CanRunJs(env)) {
-    Napi::Error::New(env, std::string(what) + ": a Node-API call failed").ThrowAsJavaScriptException();
-  }
-  return Napi::Value();
 }
 
 struct UnameRequest {

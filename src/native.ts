@@ -53,6 +53,15 @@ export interface NativeAddon {
   qmpSend(handle: QmpHandle, data: string | Buffer, fds?: readonly number[]): number;
   /** Closes the handle's fd (not the dups). Idempotent; the finalizer and worker exit close it too. */
   qmpClose(handle: QmpHandle): void;
+  /**
+   * One request on a fresh socket(AF_NETLINK, SOCK_RAW|SOCK_CLOEXEC, protocol), on the thread
+   * pool: sendto(kernel) of message, then every datagram received until one holds an NLMSG_ERROR
+   * or NLMSG_DONE whose seq is the first message's (set NLM_F_ACK to get one for a non-dump
+   * request). The datagrams come back as received, each possibly several messages. Rejects with
+   * a NativeSystemError (syscall 'socket', 'sendto', 'recvmsg', or 'poll' with ETIMEDOUT when
+   * nothing arrives for timeoutMs). The socket is closed in every case.
+   */
+  netlinkRequest(protocol: number, message: Buffer, timeoutMs: number): Promise<Buffer[]>;
 }
 
 let addon: NativeAddon | undefined;

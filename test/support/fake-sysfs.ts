@@ -8,7 +8,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { substituteVfLinks } from '../../src/util/netdev-vf';
 import { HostKernelFiles, substituteKernelFiles } from '../../src/util/sysfs';
+import { FakeNetlink, type FakePf } from './fake-netlink';
 
 export interface FakePciDevice {
   bdf: string;
@@ -93,14 +95,17 @@ function configSpace(d: FakePciDevice): Buffer {
 export class FakeHost {
   readonly root: string;
   readonly kernel: FakeKernel;
-  private readonly unregister: () => void;
+  /** The PFs' rtnetlink: admin MAC and VLAN of each VF. */
+  readonly netlink: FakeNetlink;
+  private readonly unregister: Array<() => void>;
 
   /** A new tree in a temporary directory; or, given `existingRoot`, the fake kernel over a tree built before. */
   constructor(spec: FakeHostSpec, existingRoot?: string) {
     this.root = existingRoot ?? fs.mkdtempSync(path.join(os.tmpdir(), 'virtnode-sysfs-'));
     this.kernel = new FakeKernel(this.root, spec);
     if (existingRoot === undefined) this.kernel.build();
-    this.unregister = substituteKernelFiles(this.root, this.kernel);
+    this.netlink = new FakeNetlink(this.root, fakePfs(spec));
+    this.unregister = [substituteKernelFiles(this.root, this.kernel), substituteVfLinks(this.root, this.netlink)];
   }
 
   /** The kernel path of a file, on disk. */
@@ -130,9 +135,23 @@ export class FakeHost {
   }
 
   dispose(): void {
-    this.unregister();
+    for (const undo of this.unregister) undo();
     fs.rmSync(this.root, { recursive: true, force: true });
   }
+}
+
+/**
+ * The PFs of a spec as rtnetlink knows them: each SR-IOV device's first interface, its VFs with
+ * no admin MAC and no VLAN, as a freshly loaded driver has them.
+ */
+function fakePfs(spec: FakeHostSpec): FakePf[] {
+  return spec.devices
+    .filter((d) => d.totalVfs !== undefined && d.net)
+    .map((d, i) => ({
+      ifname: Object.keys(d.net!)[0],
+      index: 10 + i,
+      vfs: spec.devices.filter((v) => v.physfn === d.bdf).map(() => ({ mac: '00:00:00:00:00:00', vlan: 0, qos: 0 })),
+    }));
 }
 
 /** The kernel behind the seam: reads are the tree's files, writes act. */

@@ -2753,7 +2753,10 @@ function refuseUnsupported(def: DomainDef): void {
     // <bandwidth> is shaped with tc on the host side, never on the command line.
     // <ip>, <portForward> and <backend> of a passt interface are passt's command line, not QEMU's.
     const passtOnly = isPasst(net) ? ['ip', 'portForward', 'backend'] : [];
-    const extra = net.extra.filter((e) => e.name !== 'bandwidth' && !passtOnly.includes(e.name) && !(e.name === 'script' && (net.type === 'ethernet' || net.type === 'bridge')));
+    // <vlan> of a hostdev interface is set on the VF through its PF before QEMU starts (hostdev.ts).
+    const hostSide = (name: string) =>
+      (name === 'script' && (net.type === 'ethernet' || net.type === 'bridge')) || (name === 'vlan' && net.type === 'hostdev');
+    const extra = net.extra.filter((e) => e.name !== 'bandwidth' && !passtOnly.includes(e.name) && !hostSide(e.name));
     if (extra.length || badDriver || net.linkState || net.mtu) {
       throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'interface settings not supported yet');
     }

@@ -88,6 +88,8 @@ export function qemuDriverConfigFor(dirs: QemuDirs): QemuDriverConfig {
 export interface QemuDirs {
   configDir: string;
   stateDir: string;
+  /** Where VFs' network settings are saved while domains use them (libvirt's hostdev manager stateDir). */
+  hostdevStateDir: string;
   logDir: string;
   libDir: string;
   cacheDir: string;
@@ -581,7 +583,7 @@ export class QemuDriverState extends DriverEventState {
     const hostdevs = pciHostdevRequests(live);
     try {
       await this.hostdevs.checkPassthroughSupport(hostdevs);
-      await this.hostdevs.prepareDomainDevices(live.name, hostdevs, this.dirs.configDir);
+      await this.hostdevs.prepareDomainDevices(live.name, hostdevs, this.dirs.configDir, this.dirs.hostdevStateDir);
       for (const dev of [...live.devices.interfaces, ...live.devices.hostdevs]) assignVfioBackend(dev);
     } catch (err) {
       lock.release();
@@ -602,7 +604,7 @@ export class QemuDriverState extends DriverEventState {
         monitorTimeoutMs: 30_000,
       });
     } catch (err) {
-      await this.hostdevs.releaseDomainDevices(live.name, hostdevs, this.dirs.configDir);
+      await this.hostdevs.releaseDomainDevices(live.name, hostdevs, this.dirs.configDir, this.dirs.hostdevStateDir);
       lock.release();
       throw err;
     }
@@ -688,7 +690,7 @@ export class QemuDriverState extends DriverEventState {
     run.proc.monitor?.close();
     await run.proc.kill(false).catch(() => {});
     await cleanupQemu(run.proc.identity, reason);
-    await this.hostdevs.releaseDomainDevices(obj.def.name, pciHostdevRequests(obj.def), this.dirs.configDir);
+    await this.hostdevs.releaseDomainDevices(obj.def.name, pciHostdevRequests(obj.def), this.dirs.configDir, this.dirs.hostdevStateDir);
     await fsp.rm(this.statusPath(obj), { force: true });
     for (const waiters of run.deviceWaiters.values()) for (const w of waiters) w();
     obj.run = null;

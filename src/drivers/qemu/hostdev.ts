@@ -3,6 +3,7 @@
 // vfio-pci, giving it back, and resetting it. One manager per kernel root in the process, as
 // libvirt keeps one per daemon, shared by every connection and domain.
 import { execFile } from 'node:child_process';
+import fsp from 'node:fs/promises';
 import {
   VIR_ERR_CONFIG_UNSUPPORTED,
   VIR_ERR_INTERNAL_ERROR,
@@ -31,6 +32,8 @@ import {
   readPciDevice,
 } from '../../util/pci-host';
 import type { DomainDef, DomainDeviceDef, GenericElement, HostdevDef, NetDef } from '../../conf/domain-def';
+import { isElement } from '../../conf/xml';
+import { restoreVfNetConfig, saveVfNetConfig, setVfNetConfig, vfConfigPath, vfLinks, type VfLinkControl } from '../../util/netdev-vf';
 import { formatPciAddress, type PciAddress } from '../../util/pci';
 import { kernelFiles, linkBasename, listDir, readAttr, resolveLink, type KernelFiles } from '../../util/sysfs';
 
@@ -58,7 +61,30 @@ export interface PciHostdevRequest {
   /** <driver name=...>: 'vfio', or undefined for the default (which is VFIO where it works). */
   backend?: string;
   /** From <interface type='hostdev'>: an SR-IOV VF whose MAC and VLAN are set through its PF. */
-  net?: boolean;
+  net?: VfNetRequest;
+}
+
+/** What an <interface type='hostdev'> asks of its VF. */
+export interface VfNetRequest {
+  /** <mac address=...>; null leaves the VF's MAC alone. */
+  mac: string | null;
+  /** <vlan>: its tag ids and trunk='yes'; absent: the VF's VLAN is cleared. */
+  vlan?: { tags: number[]; trunk: boolean };
+}
+
+/** A VF as its PF's rtnetlink sees it: the PF interface and the VF's index there. */
+interface VfOfPf {
+  pf: string;
+  vf: number;
+  /** The VF's own host interface while a network driver holds it. */
+  vfIfname: string | null;
+}
+
+function vlanRequest(net: NetDef): VfNetRequest['vlan'] {
+  const vlan = net.extra.find((e) => e.name === 'vlan');
+  if (!vlan) return undefined;
+  const tags = vlan.children.filter(isElement).filter((c) => c.name === 'tag').map((t) => Number(t.attrs.get('id')));
+  return { tags, trunk: vlan.attrs.get('trunk') === 'yes' };
 }
 
 function driverName(driver: GenericElement | undefined): string | undefined {
@@ -70,7 +96,9 @@ export function pciHostdevRequest(dev: DomainDeviceDef): PciHostdevRequest | nul
   if (dev.kind === 'interface') {
     const net = dev as NetDef;
     const address = net.hostdevAddress?.pci;
-    return net.type === 'hostdev' && address ? { address, managed: net.managed === true, backend: driverName(net.driver), net: true } : null;
+    if (net.type !== 'hostdev' || !address) return null;
+    const vlan = vlanRequest(net);
+    return { address, managed: net.managed === true, backend: driverName(net.driver), net: { mac: net.mac ?? null, ...(vlan ? { vlan } : {}) } };
   }
   if (dev.kind === 'hostdev') {
     const h = dev as HostdevDef;
@@ -119,6 +147,11 @@ export class HostdevManager {
   /** Looked up on each use, so a fake kernel a test registers for the root is the one used. */
   get files(): KernelFiles {
     return kernelFiles(this.root);
+  }
+
+  /** The PFs' rtnetlink, looked up on each use like `files`. */
+  get links(): VfLinkControl {
+    return vfLinks(this.root);
   }
 
   private serialized<T>(fn: () => Promise<T>): Promise<T> {
@@ -318,11 +351,13 @@ export class HostdevManager {
   /**
    * virHostdevPreparePCIDevices for a domain's PCI hostdevs: each must exist, be an endpoint and
    * be free (no other domain uses it or, for VFIO, another device of its group); managed devices
-   * are detached, unmanaged ones must already be on vfio-pci; every group must be viable. Then
-   * they are marked as used by the domain. On any failure the devices detached here are given
-   * back and nothing is marked.
+   * are detached, unmanaged ones must already be on vfio-pci; every group must be viable. The VFs
+   * of <interface type='hostdev'> have their PF's settings for them saved to `netStateDir` first
+   * and get the interface's MAC and VLAN last. Then they are marked as used by the domain. On any
+   * failure the VF settings are put back, the devices detached here are given back and nothing
+   * is marked.
    */
-  prepareDomainDevices(domain: string, hostdevs: PciHostdevRequest[], scope = ''): Promise<void> {
+  prepareDomainDevices(domain: string, hostdevs: PciHostdevRequest[], scope = '', netStateDir = ''): Promise<void> {
     return this.serialized(async () => {
       const names = hostdevs.map((h) => formatPciAddress(h.address));
       for (const [i, name] of names.entries()) {
@@ -335,8 +370,22 @@ export class HostdevManager {
           throw virError(VIR_ERR_OPERATION_INVALID, VIR_FROM_NONE, `Unmanaged PCI device ${name} must be manually detached from the host`);
         }
       }
-      for (const [i, name] of names.entries()) if (hostdevs[i].net) await this.checkVfNetDevice(name);
+      const vfs = new Map<number, VfOfPf>();
+      for (const [i, name] of names.entries()) if (hostdevs[i].net) vfs.set(i, await this.checkVfNetDevice(name));
+      // Step 1.5 of libvirt's order: the settings are read while the VF still has its host
+      // interface, whose MAC is what the VF gets back when it returns to the host.
+      const saved: VfOfPf[] = [];
+      try {
+        for (const vf of vfs.values()) {
+          await saveVfNetConfig(this.links, vf.pf, vf.vf, vf.vfIfname, await this.vfHostMac(vf.vfIfname), this.netStateDir(netStateDir));
+          saved.push(vf);
+        }
+      } catch (err) {
+        await this.forgetSavedVfs(saved, netStateDir);
+        throw err;
+      }
       const detachedHere: string[] = [];
+      const configured: VfOfPf[] = [];
       try {
         for (const [i, name] of names.entries()) {
           if (!hostdevs[i].managed || this.inactive.has(name)) continue;
@@ -344,7 +393,19 @@ export class HostdevManager {
           detachedHere.push(name);
         }
         for (const name of names) await this.checkGroupViable(name);
+        for (const [i, vf] of vfs) {
+          const net = hostdevs[i].net!;
+          if (net.vlan && (net.vlan.tags.length !== 1 || net.vlan.trunk)) {
+            throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_NONE, 'vlan trunking is not supported by SR-IOV network devices');
+          }
+          configured.push(vf);
+          // virHostdevSetNetConfig: the interface's MAC as the VF's admin MAC, then its VLAN tag,
+          // or no tag when it asks for none.
+          await setVfNetConfig(this.links, vf.pf, vf.vf, net.mac, net.vlan ? net.vlan.tags[0] : null);
+        }
       } catch (err) {
+        for (const vf of configured) await restoreVfNetConfig(this.links, vf.pf, vf.vf, netStateDir).catch(() => undefined);
+        await this.forgetSavedVfs(saved.filter((vf) => !configured.includes(vf)), netStateDir);
         for (const name of detachedHere.reverse()) await this.reattach(name, false).catch(() => undefined);
         throw err;
       }
@@ -355,12 +416,43 @@ export class HostdevManager {
     });
   }
 
+  private netStateDir(dir: string): string {
+    if (dir === '') throw virError(VIR_ERR_INTERNAL_ERROR, VIR_FROM_NONE, 'no state directory for the network config of SR-IOV VFs');
+    return dir;
+  }
+
+  /** Saved settings of VFs that were never changed: nothing to put back, so the files go. */
+  private async forgetSavedVfs(vfs: VfOfPf[], netStateDir: string): Promise<void> {
+    for (const vf of vfs) await fsp.rm(vfConfigPath(netStateDir, vf.pf, vf.vf), { force: true });
+  }
+
+  /** The MAC of a VF's host interface (virNetDevGetMAC), or null when it has none. */
+  private async vfHostMac(vfIfname: string | null): Promise<string | null> {
+    if (vfIfname === null) return null;
+    const address = await readAttr(this.files, `/sys/class/net/${vfIfname}/address`);
+    return address === null ? null : address.trim();
+  }
+
   /**
    * The sysfs half of virHostdevSaveNetConfig, before anything is detached: an interface's
    * device must be a VF, its PF must have a network interface, and that interface must be up,
    * since the VF's MAC and VLAN are set through it.
    */
-  private async checkVfNetDevice(name: string): Promise<void> {
+  private async checkVfNetDevice(name: string): Promise<VfOfPf> {
+    const vf = await this.vfOfPf(name);
+    const flags = Number.parseInt((await readAttr(this.files, `/sys/class/net/${vf.pf}/flags`)) ?? '0', 16);
+    if ((flags & IFF_UP) === 0) {
+      throw virError(
+        VIR_ERR_INTERNAL_ERROR,
+        VIR_FROM_NONE,
+        `Unable to configure VF ${vf.vf} of PF '${vf.pf}' because the PF is not online. Please change host network config to put the PF online.`,
+      );
+    }
+    return vf;
+  }
+
+  /** virHostdevNetDevice: the PF interface a VF is configured through, and its VF index. */
+  private async vfOfPf(name: string): Promise<VfOfPf> {
     const vfPath = await resolveLink(this.files, pciDevicePath(name));
     const pfName = await linkBasename(this.files, pciDevicePath(name, 'physfn'));
     if (pfName === null) {
@@ -372,14 +464,8 @@ export class HostdevManager {
     if (!pf || pfNet === undefined || vf < 0) {
       throw virError(VIR_ERR_INTERNAL_ERROR, VIR_FROM_NONE, `The PF device for VF ${vfPath} has no network device name, cannot get virtual function info`);
     }
-    const flags = Number.parseInt((await readAttr(this.files, `/sys/class/net/${pfNet}/flags`)) ?? '0', 16);
-    if ((flags & IFF_UP) === 0) {
-      throw virError(
-        VIR_ERR_INTERNAL_ERROR,
-        VIR_FROM_NONE,
-        `Unable to configure VF ${vf} of PF '${pfNet}' because the PF is not online. Please change host network config to put the PF online.`,
-      );
-    }
+    const vfNet = (await readPciDevice(this.files, name))?.netNames[0] ?? null;
+    return { pf: pfNet, vf, vfIfname: vfNet };
   }
 
   /** qemuHostdevPreparePCIDevicesCheckSupport: VFIO is the one backend QEMU domains can use. */
@@ -412,16 +498,24 @@ export class HostdevManager {
   }
 
   /**
-   * virHostdevReAttachPCIDevices: a stopped domain's devices are released, and the managed ones
-   * go back to their host drivers. Devices another domain holds are left alone.
+   * virHostdevReAttachPCIDevices: a stopped domain's devices are released; the VFs of its
+   * interfaces get their saved settings back from `netStateDir` (while still off the host, so
+   * that their host driver picks up the MAC when it binds), and the managed ones go back to
+   * their host drivers. Devices another domain holds are left alone. Nothing here fails: what
+   * cannot be undone stays as it is, as libvirt only logs it.
    */
-  releaseDomainDevices(domain: string, hostdevs: PciHostdevRequest[], scope = ''): Promise<void> {
+  releaseDomainDevices(domain: string, hostdevs: PciHostdevRequest[], scope = '', netStateDir = ''): Promise<void> {
     return this.serialized(async () => {
       for (const h of hostdevs) {
         const name = formatPciAddress(h.address);
         const user = this.active.get(name);
         if (!user || user.domain !== domain || user.scope !== scope) continue;
         this.active.delete(name);
+        if (h.net && netStateDir !== '') {
+          await this.vfOfPf(name)
+            .then((vf) => restoreVfNetConfig(this.links, vf.pf, vf.vf, netStateDir))
+            .catch(() => undefined);
+        }
         if (h.managed) await this.reattach(name, false).catch(() => undefined);
       }
     });

@@ -265,7 +265,7 @@ export class QemuHotplug {
     const plan = extra.map(qmpFor);
     // The host device goes to vfio-pci before QEMU sees it, and back on failure.
     const scope = this.state.dirs.configDir;
-    if (hostdev) await this.state.hostdevs.prepareDomainDevices(obj.def.name, [hostdev], scope);
+    if (hostdev) await this.state.hostdevs.prepareDomainDevices(obj.def.name, [hostdev], scope, this.state.dirs.hostdevStateDir);
     const undo: Array<[string, Record<string, unknown>]> = [];
     try {
       for (const step of plan) {
@@ -274,7 +274,7 @@ export class QemuHotplug {
       }
     } catch (err) {
       await rollback(monitor, undo);
-      if (hostdev) await this.state.hostdevs.releaseDomainDevices(obj.def.name, [hostdev], scope);
+      if (hostdev) await this.state.hostdevs.releaseDomainDevices(obj.def.name, [hostdev], scope, this.state.dirs.hostdevStateDir);
       throw err;
     }
     obj.def = next;
@@ -375,7 +375,7 @@ export class QemuHotplug {
     void this.state.writeStatus(obj);
     // qemuDomainRemoveHostDevice: QEMU has let go of the host device; it goes back to the host.
     const hostdev = pciHostdevRequest(dev);
-    if (hostdev) void this.state.hostdevs.releaseDomainDevices(obj.def.name, [hostdev], this.state.dirs.configDir);
+    if (hostdev) void this.state.hostdevs.releaseDomainDevices(obj.def.name, [hostdev], this.state.dirs.configDir, this.state.dirs.hostdevStateDir);
     const monitor = run.proc.monitor;
     if (!monitor) return;
     void (async () => {

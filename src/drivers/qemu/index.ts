@@ -55,6 +55,7 @@ export function qemuDirsForURI(uri: URL): QemuDirs {
     return {
       configDir: '/etc/virtnode/qemu',
       stateDir: '/run/virtnode/qemu',
+      hostdevStateDir: '/run/virtnode/hostdevmgr',
       logDir: '/var/log/virtnode/qemu',
       libDir: '/var/lib/virtnode/qemu',
       cacheDir: '/var/cache/virtnode/qemu',
@@ -68,6 +69,7 @@ export function qemuDirsForURI(uri: URL): QemuDirs {
     return {
       configDir: path.join(config, 'virtnode', 'qemu'),
       stateDir: path.join(runtime, 'virtnode', 'qemu', 'run'),
+      hostdevStateDir: path.join(runtime, 'virtnode', 'hostdevmgr'),
       logDir: path.join(cache, 'virtnode', 'qemu', 'log'),
       libDir: path.join(config, 'virtnode', 'qemu', 'lib'),
       cacheDir: path.join(cache, 'virtnode', 'qemu', 'cache'),
@@ -83,6 +85,7 @@ export function qemuDirsForURI(uri: URL): QemuDirs {
     return {
       configDir: path.join(base, 'etc', 'qemu'),
       stateDir: path.join(base, 'run', 'qemu'),
+      hostdevStateDir: path.join(base, 'run', 'hostdevmgr'),
       logDir: path.join(base, 'log', 'qemu'),
       libDir: path.join(base, 'lib', 'qemu'),
       cacheDir: path.join(base, 'cache', 'qemu'),

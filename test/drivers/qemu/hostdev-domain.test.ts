@@ -20,6 +20,10 @@ import { rejection } from '../../support/rejection';
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
 const VF = '0000:06:12.1';
 const VF_SOURCE = `<source><address type='pci' domain='0x0000' bus='0x06' slot='0x12' function='0x1'/></source>`;
+/** The VF's PF interface, and the MAC the VF's own host interface has before any guest. */
+const PF = 'enp6s18f0';
+const VF_HOST_MAC = '52:54:00:00:06:01';
+const GUEST_MAC = '52:54:00:6d:90:02';
 
 /** The failover pair: a virtio NIC and the VF as its transient hostdev interface. */
 function teamingDomain(name: string): string {
@@ -89,6 +93,8 @@ describe('drivers/qemu/hostdev: managed PCI hostdevs when domains start and stop
   });
 
   const vfDevice = () => NodeDevice.lookupByName(conn, 'pci_0000_06_12_1');
+  /** Where the PF's settings for VF 0 wait while a domain has it (libvirt's hostdev manager state). */
+  const savedVfConfig = () => path.join(stateRoot, 'run', 'hostdevmgr', `${PF}_vf0`);
 
   it('detaches the VF before QEMU starts, holds it while the domain runs, gives it back on destroy', async () => {
     const dom = await Domain.defineXML(conn, teamingDomain('team1'));
@@ -96,6 +102,9 @@ describe('drivers/qemu/hostdev: managed PCI hostdevs when domains start and stop
     assert.equal((await dom.getState()).state, VIR_DOMAIN_RUNNING);
     assert.equal(host.driverOf(VF), 'vfio-pci');
     assert.ok(host.exists('/dev/vfio/10'));
+    // The VF carries the virtio NIC's MAC, so that the guest's failover pairs the two.
+    assert.deepEqual(host.netlink.vf(PF, 0), { mac: GUEST_MAC, vlan: 0, qos: 0 });
+    assert.ok(fs.existsSync(savedVfConfig()));
     // The live definition shows the backend the default resolved to; the persistent one does not.
     assert.match(await dom.getXMLDesc(), /<mac address='52:54:00:6d:90:02'\/>\n {6}<driver name='vfio'\/>\n {6}<source>/);
     assert.doesNotMatch(await dom.getXMLDesc(VIR_DOMAIN_XML_INACTIVE), /<driver name='vfio'\/>/);
@@ -120,6 +129,25 @@ describe('drivers/qemu/hostdev: managed PCI hostdevs when domains start and stop
     assert.equal(host.driverOf(VF), 'igbvf');
     assert.equal(host.read(`/sys/bus/pci/devices/${VF}/driver_override`), '(null)\n');
     assert.ok(!host.exists('/dev/vfio/10'));
+    assert.deepEqual(host.netlink.vf(PF, 0), { mac: VF_HOST_MAC, vlan: 0, qos: 0 });
+    assert.ok(!fs.existsSync(savedVfConfig()));
+  });
+
+  it('an interface QEMU cannot open: the failed start gives the PF its VF settings back', async () => {
+    const plain = teamingDomain('plainvf')
+      .replace(/<interface type='user'>[\s\S]*?<\/interface>/, '')
+      .replace(`<teaming type='transient' persistent='ua-backup0'/>`, `<vlan><tag id='42'/></vlan>`);
+    const dom = await Domain.defineXML(conn, plain);
+    const err = await rejection(dom.create());
+    assert.match(err.message, /vfio \/sys\/bus\/pci\/devices\/0000:06:12\.1: no such host device/);
+    assert.equal((await dom.getState()).state, VIR_DOMAIN_SHUTOFF);
+    assert.deepEqual(
+      host.netlink.calls.map((c) => c.setting),
+      [{ mac: GUEST_MAC }, { vlan: 42, qos: 0 }, { mac: VF_HOST_MAC }, { vlan: 0, qos: 0 }],
+    );
+    assert.deepEqual(host.netlink.vf(PF, 0), { mac: VF_HOST_MAC, vlan: 0, qos: 0 });
+    assert.ok(!fs.existsSync(savedVfConfig()));
+    assert.equal(host.driverOf(VF), 'igbvf');
   });
 
   it('gives the VF back when QEMU cannot start with it, and leaves it free', async () => {
@@ -148,10 +176,12 @@ describe('drivers/qemu/hostdev: managed PCI hostdevs when domains start and stop
       1,
     );
     assert.equal(host.driverOf(VF), 'vfio-pci');
+    assert.equal(host.netlink.vf(PF, 0).mac, GUEST_MAC);
     const err = await rejection((await vfDevice()).reAttach());
     assert.equal(err.message, `Requested operation is not valid: PCI device ${VF} is in use by driver QEMU, domain hot`);
     await dom.destroy();
     assert.equal(host.driverOf(VF), 'igbvf');
+    assert.equal(host.netlink.vf(PF, 0).mac, VF_HOST_MAC);
   });
 
   it('refuses an unmanaged VF still on its host driver, before QEMU runs', async () => {
@@ -183,6 +213,7 @@ describe('drivers/qemu/hostdev: managed PCI hostdevs when domains start and stop
   it('a second process that finds the domain running knows the VF is taken, and gives it back on destroy', async () => {
     await (await Domain.defineXML(conn, teamingDomain('team2'))).create();
     await conn.close();
+    assert.equal(host.netlink.vf(PF, 0).mac, GUEST_MAC);
     // The status file says which devices virtnode detached, as libvirt's origstates do.
     const status = JSON.parse(fs.readFileSync(path.join(stateRoot, 'run', 'qemu', 'team2.status'), 'utf8'));
     assert.deepEqual(status.hostdevsDetached, [VF]);
@@ -211,6 +242,9 @@ import { standardHost } from ${JSON.stringify(path.join(repoRoot, 'test/support/
     });
     assert.equal(host.driverOf(VF), 'igbvf');
     assert.ok(!host.exists('/dev/vfio/10'));
+    // It found the PF's former settings in the file this process saved, and put them back.
+    assert.deepEqual(host.netlink.vf(PF, 0), { mac: VF_HOST_MAC, vlan: 0, qos: 0 });
+    assert.ok(!fs.existsSync(savedVfConfig()));
     // Back here, reloading the state forgets the hold the other process released.
     conn = await Connect.open(uri);
     await (await vfDevice()).detachFlags(null);

@@ -276,14 +276,14 @@ describe('drivers/qemu/hostdev: detach, re-attach and reset of host PCI devices'
 
   it('takes an interface only on a VF whose PF is up, as the VF is configured through it', async () => {
     const mgr = hostdevManager(host.root);
-    const nic = await rejection(mgr.prepareDomainDevices('guest1', [{ address: parsePciAddress('0000:00:19.0')!, managed: true, net: true }]));
+    const nic = await rejection(mgr.prepareDomainDevices('guest1', [{ address: parsePciAddress('0000:00:19.0')!, managed: true, net: { mac: '52:54:00:6d:90:02' } }]));
     assert.deepEqual([nic.code, nic.domain, nic.message], [
       VIR_ERR_CONFIG_UNSUPPORTED,
       VIR_FROM_NONE,
       'unsupported configuration: Interface type hostdev is currently supported on SR-IOV Virtual Functions only',
     ]);
     fs.writeFileSync(host.at('/sys/class/net/enp6s18f0/flags'), '0x1002\n');
-    const down = await rejection(mgr.prepareDomainDevices('guest1', [{ address: parsePciAddress('0000:06:12.2')!, managed: true, net: true }]));
+    const down = await rejection(mgr.prepareDomainDevices('guest1', [{ address: parsePciAddress('0000:06:12.2')!, managed: true, net: { mac: '52:54:00:6d:90:02' } }]));
     assert.equal(
       down.message,
       "internal error: Unable to configure VF 1 of PF 'enp6s18f0' because the PF is not online. Please change host network config to put the PF online.",
