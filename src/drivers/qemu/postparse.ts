@@ -286,6 +286,9 @@ export function qemuDomainDefPostParse(def: DomainDef, caps: QemuCaps, config: Q
   if (!def.devices.emulator && caps.data.binary) def.devices.emulator = caps.data.binary;
   if (!def.os.arch) def.os.arch = caps.arch;
   if (!def.os.machine) def.os.machine = caps.defaultMachine(def.type)?.name;
+  // qemuCanonicalizeMachine: an alias ('pc', 'q35') is stored as the versioned machine it names
+  // today, so that the guest keeps that machine when a newer QEMU moves the alias.
+  if (def.os.machine) def.os.machine = caps.canonicalMachine(def.type, def.os.machine);
   defaultCpu(def, caps);
   defaultControllers(def, caps);
   defaultInputs(def);
