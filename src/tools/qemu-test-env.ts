@@ -77,11 +77,12 @@ const TEST_HUGETLBFS = [
 /**
  * The qemu.conf of libvirt's test driver (qemuTestDriverInit): SPICE TLS on, default cert dirs
  * but NBD's, which has a comma to check the escaping; the unprivileged driver's state directory
- * lies under a deliberately bogus XDG_RUNTIME_DIR.
+ * lies under a deliberately bogus XDG_RUNTIME_DIR. qemuxml2argvtest.c adds a SPICE password.
  */
 const TEST_CONFIG: QemuDriverConfig = {
   libDir: '/tmp/lib',
   spiceTLS: true,
+  spicePassword: '123456',
   nbdTLSx509certdir: '/etc/pki/libvirt-nbd/dummy,path',
   passtStateDir: '/bad-test-used-env-xdg-runtime-dir/libvirt/qemu/run/passt',
 };

@@ -2160,9 +2160,12 @@ function buildSpice(b: Builder, g: GraphicsDef): void {
     parts.push('sasl=on');
     if (cfg.spiceSASLdir !== undefined) b.cmd.addEnv('SASL_CONF_PATH', cfg.spiceSASLdir);
   }
+  // A password (the display's or qemu.conf's) is set through the monitor after start; without
+  // one QEMU has to be told that no ticket is needed.
+  if (graphicsAttr(g, 'passwd') === undefined && cfg.spicePassword === undefined) parts.push('disable-ticketing=on');
   if (ltype !== 'socket' && ltype !== 'none' && spicePorts(g, cfg).tlsPort > 0) {
     if (!cfg.spiceTLS) {
-      throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'Spice TLS port set in XML configuration, but TLS is disabled in qemu.conf');
+      throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'spice TLS port set in XML configuration, but TLS is disabled in qemu.conf');
     }
     parts.push(`x509-dir=${escapeOptionValue(cfg.spiceTLSx509certdir ?? DEFAULT_SPICE_TLS_DIR)}`);
   }

@@ -22,6 +22,11 @@ export interface QemuDriverConfig {
   /** spice_tls and spice_tls_x509_cert_dir (default /etc/pki/libvirt-spice). */
   spiceTLS?: boolean;
   spiceTLSx509certdir?: string;
+  /**
+   * spice_password: the password of SPICE displays without a passwd of their own (set through the
+   * monitor, never on the command line). Unset, such displays get disable-ticketing=on.
+   */
+  spicePassword?: string;
   /** spice_sasl, and spice_sasl_dir for SASL_CONF_PATH. */
   spiceSASL?: boolean;
   spiceSASLdir?: string;
