@@ -119,7 +119,7 @@ export function xml2argv(xml: string, caps: QemuCaps, name?: string): string {
   const config = testConfigFor(name);
   const def = qemuParseDomainXML(xml, caps, undefined, config, testUUID);
   return buildCommandLine(def, caps, {
-    config, monitorFd: 1729, passedSocketFd: 1729, passedFileFdBase: 1750, vhostVsockFd: 6789, vsockAutoCid: 42, openVdpaDevice: () => 1732, openTap: () => 3, openVhostNet: () => 44, scsiGenericName: () => 'sg0', openVhostScsi: () => 3, secrets: TEST_SECRETS, drmRenderNode: '/dev/dri/foo', id: -1, hugetlbfs: TEST_HUGETLBFS, tpmEmulatorSocket: '/dev/test', tpmPassthroughFds: [1730, 1731], memoryBackingDir: '/var/lib/libvirt/qemu/ram' }).toString({ linebreaks: true }) + '\n';
+    config, monitorFd: 1729, passedSocketFd: 1729, passedFileFdBase: 1750, vhostVsockFd: 6789, vsockAutoCid: 42, openVdpaDevice: () => 1732, openTap: () => 3, openVhostNet: () => 44, isHostCdrom: (path) => path === '/dev/cdrom', scsiGenericName: () => 'sg0', openVhostScsi: () => 3, secrets: TEST_SECRETS, drmRenderNode: '/dev/dri/foo', id: -1, hugetlbfs: TEST_HUGETLBFS, tpmEmulatorSocket: '/dev/test', tpmPassthroughFds: [1730, 1731], memoryBackingDir: '/var/lib/libvirt/qemu/ram' }).toString({ linebreaks: true }) + '\n';
 }
 
 /** xml2xml: the inactive XML after the QEMU post-parse step. */

@@ -65,6 +65,12 @@ export interface BuildCommandLineOptions {
   scsiGenericName?: (adapter: string, bus: number, target: number, unit: number) => string;
   /** Opens /dev/vhost-scsi for a <hostdev type='scsi_host'>, returning the fd (libvirt's tests: 3). */
   openVhostScsi?: () => number;
+  /**
+   * Whether a raw <disk type='block' device='cdrom'> source is a host CD-ROM drive, which QEMU
+   * opens with its host_cdrom driver (libvirt asks the device when it prepares a real start; its
+   * tests say yes for /dev/cdrom). Unset, as in a pretend start: nothing is asked, host_device.
+   */
+  isHostCdrom?: (path: string) => boolean;
   /** Opens /dev/vhost-net for a virtio NIC on a tap, returning the fd (libvirt's tests: 44). */
   openVhostNet?: (net: NetDef) => number;
   /** Opens a vhost-vdpa device for an <interface type='vdpa'> and returns the fd (libvirt's tests: 1732). */
@@ -1359,7 +1365,7 @@ function storageProps(b: Builder, disk: DiskDef, img: ChainImage, index: number 
     const reservations = own.find((c) => c.name === 'reservations');
     if (own.length > (reservations ? 1 : 0) || (reservations && !top)) unsupportedSource();
     const dev = sa('dev') ?? '';
-    const cdrom = disk.device === 'cdrom' && dev.startsWith('/dev/cdrom');
+    const cdrom = disk.device === 'cdrom' && img.format === 'raw' && b.opts.isHostCdrom?.(dev) === true;
     return [['driver', cdrom ? 'host_cdrom' : 'host_device'], ['filename', dev], ['pr-manager', reservations ? prManager(b, reservations, index) : undefined]];
   }
   if (img.type === 'dir') {

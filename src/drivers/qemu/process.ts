@@ -213,7 +213,24 @@ export function liveCommand(def: DomainDef, caps: QemuCaps, id: number, dirs: Pr
     monitorPath: paths.monitorPath,
     hostEnv: { env: process.env, privileged },
     diskNodeIndexes,
+    isHostCdrom,
   });
+}
+
+/** Linux's block major for SCSI (and SATA, USB) CD-ROM drives, /dev/srN. */
+const SCSI_CDROM_MAJOR = 11;
+
+/**
+ * virFileIsCDROM, by device number instead of the CDROM_GET_CAPABILITY ioctl: a block device
+ * whose major is the CD-ROM drives'.
+ */
+function isHostCdrom(devPath: string): boolean {
+  try {
+    const st = fs.statSync(devPath);
+    return st.isBlockDevice() && Math.floor(st.rdev / 256) % 4096 === SCSI_CDROM_MAJOR;
+  } catch {
+    return false;
+  }
 }
 
 export interface StartOptions {
