@@ -572,7 +572,16 @@ export function hostdevNeedsPci(h: HostdevDef): boolean {
   return h.type === 'pci' || h.type === 'scsi_host' || (h.type === 'mdev' && h.attrs.some(([k, v]) => k === 'model' && v === 'vfio-pci'));
 }
 
-function assignPciAddresses(def: DomainDef): void {
+/**
+ * qemuDomainAssignAddresses again at a start, for devices that lost theirs since the definition
+ * was parsed (domxml-to-native's replacement NICs): free slots and free root ports first, and
+ * on q35 only as many new root ports as they need, without the spare one a definition gets.
+ */
+export function qemuAssignMissingPciAddresses(def: DomainDef): void {
+  assignPciAddresses(def, false);
+}
+
+function assignPciAddresses(def: DomainDef, hotplugSpare = true): void {
   if (!isI440fx(def) && !isQ35(def)) return;
   const d = def.devices;
   const slots = new PciSlots(isQ35(def) ? 1 : 2);
@@ -639,7 +648,7 @@ function assignPciAddresses(def: DomainDef): void {
     for (const c of d.controllers) if (c.type === 'pci' && controllerNeedsPci(def, c) && !c.info.address) setPci(c.info, slots.next());
     for (const info of wanted) setPci(info, slots.next());
   } else {
-    assignQ35(def, slots, wanted);
+    assignQ35(def, slots, wanted, hotplugSpare);
   }
   markMultifunction(def);
 }
@@ -689,7 +698,7 @@ function isPciePort(c: ControllerDef): boolean {
   return c.type === 'pci' && (c.model === 'pcie-root-port' || c.model === 'pcie-switch-downstream-port');
 }
 
-function assignQ35(def: DomainDef, slots: PciSlots, wanted: DeviceInfo[]): void {
+function assignQ35(def: DomainDef, slots: PciSlots, wanted: DeviceInfo[], hotplugSpare: boolean): void {
   const ctrls = def.devices.controllers;
   for (const c of ctrls) {
     if (c.type === 'pci' && c.index > 0 && !Q35_PCI_MODELS.has(c.model ?? '')) {
@@ -743,9 +752,9 @@ function assignQ35(def: DomainDef, slots: PciSlots, wanted: DeviceInfo[]): void 
       c.target = target;
     }
   }
-  const missing = wanted.length - freePorts().length;
-  if (wanted.length > 0 && missing >= 0) {
-    for (let i = 0; i < missing + 1; i++) {
+  const missing = wanted.length - freePorts().length + (hotplugSpare ? 1 : 0);
+  if (wanted.length > 0 && missing > 0) {
+    for (let i = 0; i < missing; i++) {
       let index = 1;
       while (ctrls.some((c) => c.type === 'pci' && c.index === index)) index++;
       insertController(def, { kind: 'controller', type: 'pci', index, model: 'pcie-root-port', attrs: [], extra: [], info: {} });
