@@ -1,5 +1,7 @@
 // The qemu.conf settings (libvirt 9.0 virQEMUDriverConfig) that change a domain's post-parse
 // defaults or its command line. Every field is optional; unset means qemu.conf's default.
+import fs from 'node:fs';
+import path from 'node:path';
 
 export interface QemuDriverConfig {
   /** The driver's state directory (libvirt's cfg->libDir, default /var/lib/libvirt/qemu; tests: /tmp/lib). */
@@ -53,6 +55,32 @@ export interface QemuDriverConfig {
   nogfxAllowHostAudio?: boolean;
   /** The daemon's QEMU_AUDIO_DRV and SDL_AUDIODRIVER, which libvirt consults for default audio. */
   audioEnv?: { QEMU_AUDIO_DRV?: string; SDL_AUDIODRIVER?: string };
+  /** nvram_dir: where per-domain UEFI variable stores go (libvirt: <libDir>/nvram). */
+  nvramDir?: string;
+}
+
+/** default_tls_x509_cert_dir of a system or per-user driver. */
+export const DEFAULT_TLS_DIR = '/etc/pki/qemu';
+
+/**
+ * qemu.conf's defaults for a driver whose private directory is `libDir` on this host
+ * (virQEMUDriverConfigNew and virQEMUDriverConfigSetDefaults): variable stores under libDir, each
+ * TLS certificate directory /etc/pki/libvirt-<name> when the host has one, else `tlsDir`
+ * (default_tls_x509_cert_dir: /etc/pki/qemu, <root>/etc/pki/qemu for an embedded driver).
+ */
+export function hostDriverConfig(libDir: string, tlsDir = DEFAULT_TLS_DIR): QemuDriverConfig {
+  const certDir = (name: string): string => {
+    const own = `/etc/pki/libvirt-${name}`;
+    return fs.existsSync(own) ? own : tlsDir;
+  };
+  return {
+    libDir,
+    nvramDir: path.join(libDir, 'nvram'),
+    vncTLSx509certdir: certDir('vnc'),
+    spiceTLSx509certdir: certDir('spice'),
+    chardevTLSx509certdir: certDir('chardev'),
+    nbdTLSx509certdir: certDir('nbd'),
+  };
 }
 
 export const DEFAULT_VNC_TLS_DIR = '/etc/pki/libvirt-vnc';

@@ -74,6 +74,8 @@ export interface QemuDirs {
   logDir: string;
   libDir: string;
   cacheDir: string;
+  /** default_tls_x509_cert_dir when it is not the host's /etc/pki/qemu (an embedded driver's). */
+  tlsDir?: string;
 }
 
 /** What a status file holds: enough to find QEMU again and to show the domain meanwhile. */

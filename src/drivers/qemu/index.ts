@@ -19,6 +19,7 @@ import {
 import type { DomainDef, NetDef } from '../../conf/domain';
 import type { QemuCaps } from './capabilities';
 import { QemuCapsCache } from './caps-cache';
+import { hostDriverConfig, type QemuDriverConfig } from './config';
 import { buildCommandLine } from './command';
 import { keepAlive, QemuDriverState, type QemuDirs } from './domains';
 import { gatherDomainCapsHost, gatherQemuHostFacts } from './host-facts';
@@ -83,6 +84,7 @@ export function qemuDirsForURI(uri: URL): QemuDirs {
       logDir: path.join(base, 'log', 'qemu'),
       libDir: path.join(base, 'lib', 'qemu'),
       cacheDir: path.join(base, 'cache', 'qemu'),
+      tlsDir: path.join(base, 'etc', 'pki', 'qemu'),
     };
   }
   throw virError(VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU, `unexpected QEMU URI path '${where}'`);
@@ -120,6 +122,7 @@ function capsCacheFor(cacheDir: string): QemuCapsCache {
 /** The state behind one open connection. */
 export class QemuConnection {
   private readonly capsCache: QemuCapsCache;
+  private driverConfig: QemuDriverConfig | undefined;
 
   constructor(
     readonly binary: string,
@@ -142,15 +145,22 @@ export class QemuConnection {
       throw virError(VIR_ERR_INVALID_ARG, VIR_FROM_QEMU, `unsupported config type ${format}`);
     }
     let caps = await this.caps();
-    let def = qemuParseDomainXML(xml, caps);
+    const config = this.config();
+    let def = qemuParseDomainXML(xml, caps, undefined, config);
     const emulator = def.devices.emulator;
     if (emulator !== undefined && emulator !== caps.data.binary) {
       // The definition names another binary (qemu-system-i386, say): its capabilities decide,
       // defaults included, as libvirt parses with those of the domain's emulator.
       caps = await this.capsCache.lookup(emulator);
-      def = qemuParseDomainXML(xml, caps);
+      def = qemuParseDomainXML(xml, caps, undefined, config);
     }
-    return this.toNative(def, caps);
+    return this.toNative(def, caps, config);
+  }
+
+  /** qemu.conf's defaults for this connection's directories, looked at once. */
+  private config(): QemuDriverConfig {
+    this.driverConfig ??= hostDriverConfig(this.dirs.libDir, this.dirs.tlsDir);
+    return this.driverConfig;
   }
 
   /**
@@ -158,7 +168,7 @@ export class QemuConnection {
    * capabilities: the caller's environment passed through as at a real start, interfaces turned
    * into bare taps (see pretendNetworking).
    */
-  private toNative(def: DomainDef, caps: QemuCaps): string {
+  private toNative(def: DomainDef, caps: QemuCaps, config: QemuDriverConfig): string {
     pretendNetworking(def);
     const domainName = `domain--1-${shortName(def.name)}`;
     const domainDir = path.join(this.dirs.libDir, domainName);
@@ -172,6 +182,8 @@ export class QemuConnection {
       libDir: domainDir,
       monitorPath: path.join(domainDir, 'monitor.sock'),
       hostEnv: { env: process.env, privileged: process.getuid?.() === 0 },
+      config,
+      memoryBackingDir: path.join(this.dirs.libDir, 'ram'),
       openTap: () => fd++,
       openVhostNet: vhostNetUsable() ? () => fd++ : undefined,
     });

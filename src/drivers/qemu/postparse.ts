@@ -371,17 +371,17 @@ const SDL_AUDIO_DRIVERS = new Set(['esd', 'alsa', 'arts', 'pulseaudio']);
 export const DEFAULT_NVRAM_DIR = '/var/lib/libvirt/qemu/nvram';
 
 /** qemuDomainDefNVRAMPostParse: a read-only pflash loader gets a per-domain variable store. */
-function defaultNvram(def: DomainDef): void {
+function defaultNvram(def: DomainDef, config: QemuDriverConfig): void {
   const loader = def.os.loader;
   const get = (k: string): string | undefined => loader?.attrs.find(([n]) => n === k)?.[1];
   if (!loader || get('type') !== 'pflash' || get('readonly') !== 'yes') return;
   def.os.nvram ??= { attrs: [], children: [] };
-  if (!def.os.nvram.path && !def.os.nvram.attrs.some(([k]) => k === 'type')) def.os.nvram.path = `${DEFAULT_NVRAM_DIR}/${def.name}_VARS.fd`;
+  if (!def.os.nvram.path && !def.os.nvram.attrs.some(([k]) => k === 'type')) def.os.nvram.path = `${config.nvramDir ?? DEFAULT_NVRAM_DIR}/${def.name}_VARS.fd`;
 }
 
 /** The per-device defaults (qemuDomainDeviceDefPostParse) and addresses (qemuDomainAssignAddresses). */
-export function qemuDomainDevicesPostParse(def: DomainDef, caps: QemuCaps): void {
-  defaultNvram(def);
+export function qemuDomainDevicesPostParse(def: DomainDef, caps: QemuCaps, config: QemuDriverConfig = {}): void {
+  defaultNvram(def, config);
   defaultControllers(def, caps);
   defaultSerials(def);
   defaultDisks(def);
@@ -473,7 +473,7 @@ export function qemuParseDomainXML(
   qemuDomainDefPostParse(def, caps, config);
   if (parseFlags & VIR_DOMAIN_DEF_PARSE_INACTIVE) recheckInternalPaths(def, config);
   postParseDomain(def);
-  qemuDomainDevicesPostParse(def, caps);
+  qemuDomainDevicesPostParse(def, caps, config);
   if (!(parseFlags & VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE)) validateDomain(def, opts);
   return def;
 }
