@@ -186,6 +186,9 @@ export class QemuConnection {
       memoryBackingDir: path.join(this.dirs.libDir, 'ram'),
       openTap: () => fd++,
       openVhostNet: vhostNetUsable() ? () => fd++ : undefined,
+      // Neither is done for a pretend start: no vhost-vsock fd (-1), no CID acquired (0).
+      vhostVsockFd: -1,
+      vsockAutoCid: 0,
     });
     return cmd.toString({ linebreaks: false });
   }
