@@ -1237,9 +1237,14 @@ const CACHE_MODES: Record<string, [boolean, boolean, boolean]> = {
   unsafe: [true, false, true],
 };
 
+/**
+ * qemuDomainPrepareDiskCachemode: the disk's cache mode, or for a writable shared disk without
+ * one 'none', so that no host page cache stands between the guests sharing it.
+ */
 function cacheOf(disk: DiskDef): [boolean, boolean, boolean] | undefined {
   const mode = genericAttr(disk.driver, 'cache');
-  return mode === undefined || mode === 'default' ? undefined : CACHE_MODES[mode];
+  if (mode !== undefined && mode !== 'default') return CACHE_MODES[mode];
+  return disk.shareable && !disk.readonly ? CACHE_MODES.none : undefined;
 }
 
 /** A block device node for a local file or block device: libvirt's `-storage` and `-format` layers. */
@@ -1555,7 +1560,7 @@ function buildBlockdev(b: Builder, disk: DiskDef, n: number): string {
       ]));
     }
     const formatName = `libvirt-${index}-format`;
-    const fmt: Props = [['node-name', formatName], ['read-only', top ? readonly : true], ...cacheProp];
+    const fmt: Props = [['node-name', formatName], ['read-only', top ? readonly : true]];
     if (top) {
       const discard = drv('discard');
       if (discard !== undefined && discard !== 'default') fmt.push(['discard', discard]);
@@ -1564,6 +1569,7 @@ function buildBlockdev(b: Builder, disk: DiskDef, n: number): string {
         fmt.push(['detect-zeroes', zeroes === 'unmap' && discard !== 'unmap' ? 'on' : zeroes]);
       }
     }
+    fmt.push(...cacheProp);
     const format = img.type === 'dir' ? 'raw' : img.format;
     if (keySecret !== undefined && format === 'raw') {
       // A LUKS image read through QEMU's luks driver.
