@@ -774,6 +774,20 @@ const SIMPLE_CHILDREN: Record<string, ReadonlySet<string>> = {
   crypto: new Set(['backend']),
 };
 
+/** virDomainWatchdogModel and virDomainWatchdogAction in libvirt 9.0. */
+const WATCHDOG_MODELS = new Set(['i6300esb', 'ib700', 'diag288']);
+const WATCHDOG_ACTIONS = new Set(['reset', 'shutdown', 'poweroff', 'pause', 'dump', 'none', 'inject-nmi']);
+
+/** virDomainWatchdogDefParseXML: a known model and action, the rest as any simple device. */
+function parseWatchdog(ctx: Ctx, el: XmlElement): SimpleDeviceDef {
+  const model = attr(el, 'model');
+  if (model === undefined) internalError('watchdog must contain model name');
+  if (!WATCHDOG_MODELS.has(model)) unsupported(`unknown watchdog model '${model}'`);
+  const action = attr(el, 'action');
+  if (action !== undefined && !WATCHDOG_ACTIONS.has(action)) unsupported(`unknown watchdog action '${action}'`);
+  return parseSimple(ctx, el);
+}
+
 function parseSimple(ctx: Ctx, el: XmlElement): SimpleDeviceDef {
   const kids: XmlElement[] = [];
   const known = SIMPLE_CHILDREN[el.name];
@@ -831,7 +845,6 @@ function parseDevice(ctx: Ctx, el: XmlElement): DomainDeviceDef | undefined {
     case 'redirdev':
     case 'redirfilter':
     case 'hub':
-    case 'watchdog':
     case 'memballoon':
     case 'rng':
     case 'nvram':
@@ -842,6 +855,8 @@ function parseDevice(ctx: Ctx, el: XmlElement): DomainDeviceDef | undefined {
     case 'vsock':
     case 'crypto':
       return parseSimple(ctx, el);
+    case 'watchdog':
+      return parseWatchdog(ctx, el);
     default:
       return undefined;
   }

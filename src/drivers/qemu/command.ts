@@ -2497,6 +2497,9 @@ const WATCHDOG_ACTIONS: Record<string, string> = { dump: 'pause' };
 function buildWatchdogs(b: Builder): void {
   for (const w of b.def.devices.watchdogs) {
     const model = simpleAttr(w, 'model') ?? 'i6300esb';
+    if (model === 'diag288' && !b.def.os.arch?.startsWith('s390')) {
+      throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'diag288 model of watchdog is allowed for s390 and s390x only');
+    }
     if (model !== 'ib700' && model !== 'i6300esb') throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported watchdog model '${model}'`);
     b.device([['driver', model], ['id', w.info.alias], ...b.addressProps(w.info)]);
     const action = simpleAttr(w, 'action');
