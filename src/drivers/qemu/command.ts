@@ -2071,7 +2071,7 @@ function audiodevOf(b: Builder): string | undefined {
 
 /** qemuBuildGraphicsVNCCommandLine */
 function buildVnc(b: Builder, g: GraphicsDef): void {
-  for (const [k] of g.attrs) if (k !== 'sharePolicy' && k !== 'powerControl' && k !== 'listen') unsupportedGraphics(k);
+  for (const [k] of g.attrs) if (!['sharePolicy', 'powerControl', 'listen', 'passwd', 'passwdValidTo', 'connected'].includes(k)) unsupportedGraphics(k);
   if (g.children.some((c) => c.name !== 'audio') || g.socket !== undefined) unsupportedGraphics('vnc child');
   let ltype = listenAttr(g, 'type');
   if ((ltype === undefined || ltype === 'address') && listenAttr(g, 'address') === undefined && b.config.vncAutoUnixSocket) ltype = 'socket';
@@ -2090,6 +2090,8 @@ function buildVnc(b: Builder, g: GraphicsDef): void {
   const share = graphicsAttr(g, 'sharePolicy');
   if (share !== undefined) out += `,share=${share}`;
   const cfg = b.config;
+  // The password itself goes through the monitor once QEMU runs.
+  if (ltype !== 'none' && (graphicsAttr(g, 'passwd') !== undefined || cfg.vncPassword !== undefined)) out += ',password=on';
   if (ltype !== 'none' && cfg.vncTLS) {
     b.tlsCredsObject('vnc-tls-creds0', cfg.vncTLSx509certdir ?? DEFAULT_VNC_TLS_DIR, true, cfg.vncTLSx509verify ?? false);
     out += ',tls-creds=vnc-tls-creds0';
@@ -2471,7 +2473,8 @@ function buildMemballoon(b: Builder): void {
   if (model === 'none') return;
   if (model !== 'virtio') throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported memballoon model '${model}'`);
   const driver = childDriver(m);
-  if (m.children.some((c) => c.name !== 'driver') || (driver && [...driver.attrs.keys()].some((k) => !VIRTIO_DRIVER_ATTRS.has(k)))) {
+  // <stats period=> is set through the monitor once QEMU runs.
+  if (m.children.some((c) => c.name !== 'driver' && c.name !== 'stats') || (driver && [...driver.attrs.keys()].some((k) => !VIRTIO_DRIVER_ATTRS.has(k)))) {
     throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'unsupported memballoon settings');
   }
   const props: Props = [['driver', 'virtio-balloon-pci'], ...virtioOptions(driver), ['id', m.info.alias]];

@@ -12,6 +12,8 @@ export interface QemuDriverConfig {
   vncTLSx509verify?: boolean;
   /** vnc_tls_x509_cert_dir (default /etc/pki/libvirt-vnc). */
   vncTLSx509certdir?: string;
+  /** vnc_password: the password of VNC displays without a passwd of their own (set through the monitor). */
+  vncPassword?: string;
   /** vnc_sasl, and vnc_sasl_dir for SASL_CONF_PATH. */
   vncSASL?: boolean;
   vncSASLdir?: string;

@@ -78,6 +78,34 @@ export interface QemuDirs {
   tlsDir?: string;
 }
 
+/**
+ * qemuProcessGraphicsSetupPassword: the passwords of VNC and SPICE displays go to QEMU through the
+ * monitor (the command line only says password=on, or leaves SPICE's tickets on), each valid until
+ * its passwdValidTo or for ever.
+ */
+async function setGraphicsPasswords(def: DomainDef, monitor: QemuMonitor): Promise<void> {
+  for (const g of def.devices.graphics) {
+    if (g.type !== 'vnc' && g.type !== 'spice') continue;
+    const get = (k: string): string | undefined => g.attrs.find(([n]) => n === k)?.[1];
+    const password = get('passwd');
+    if (password === undefined) continue;
+    await monitor.command('set_password', { protocol: g.type, password, connected: get('connected') ?? 'keep' });
+    const validTo = get('passwdValidTo');
+    const until = validTo === undefined ? undefined : Math.floor(Date.parse(`${validTo}Z`) / 1000);
+    const time = until === undefined ? 'never' : until <= Date.now() / 1000 ? 'now' : String(until);
+    await monitor.command('expire_password', { protocol: g.type, time });
+  }
+}
+
+/** qemuProcessSetupBalloon, its statistics: the guest reports them every <stats period=> seconds. */
+async function setBalloonStatsPeriod(def: DomainDef, monitor: QemuMonitor): Promise<void> {
+  const balloon = def.devices.memballoon;
+  const stats = balloon?.children.find((c) => c.name === 'stats');
+  const period = Number(stats?.attrs.get('period') ?? 0);
+  if (!balloon?.info.alias || !(period > 0)) return;
+  await monitor.command('qom-set', { path: `/machine/peripheral/${balloon.info.alias}`, property: 'guest-stats-polling-interval', value: period });
+}
+
 /** What a status file holds: enough to find QEMU again and to show the domain meanwhile. */
 interface StatusFile extends ProcessIdentity {
   id: number;
@@ -558,6 +586,8 @@ export class QemuDriverState extends DriverEventState {
     this.watch(obj, run);
     try {
       await this.fillPtyPaths(obj, proc.monitor!);
+      await setGraphicsPasswords(obj.def, proc.monitor!);
+      await setBalloonStatsPeriod(obj.def, proc.monitor!);
       if (!paused) await proc.monitor!.command('cont');
       run.starting = false;
       obj.state = paused ? VIR_DOMAIN_PAUSED : VIR_DOMAIN_RUNNING;
