@@ -1951,6 +1951,7 @@ function buildNet(b: Builder, net: NetDef): void {
   props.push(['netdev', netdevId], ['id', alias], ['mac', net.mac], ['bootindex', b.bootIndex(net.info)]);
   props.push(...b.addressProps(net.info));
   if (net.info.acpiIndex !== undefined) props.push(['acpi-index', net.info.acpiIndex]);
+  props.push(...romProps(net.info));
   b.device(props);
 }
 
@@ -2462,8 +2463,16 @@ function mdevProps(b: Builder, h: HostdevDef): Props {
 function vfioProps(b: Builder, host: string, info: DeviceInfo, teaming: NetDef['teaming']): Props {
   const props: Props = [['driver', 'vfio-pci'], ['host', host], ['id', info.alias], ['bootindex', b.bootIndex(info)]];
   if (teaming?.type === 'transient' && teaming.persistent) props.push(['failover_pair_id', teaming.persistent]);
-  props.push(...b.addressProps(info));
+  props.push(...b.addressProps(info), ...romProps(info));
   return props;
+}
+
+/** qemuBuildRomProps: a PCI device's <rom>: its BAR switched, another ROM image, or none at all. */
+function romProps(info: DeviceInfo): Props {
+  const get = (k: string): string | undefined => info.rom?.find(([n]) => n === k)?.[1];
+  if (get('enabled') === 'no') return [['romfile', '']];
+  const bar = get('bar');
+  return [['rombar', bar === 'on' ? 1 : bar === 'off' ? 0 : undefined], ['romfile', get('file')]];
 }
 
 function buildMemballoon(b: Builder): void {
