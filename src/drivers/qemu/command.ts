@@ -2310,7 +2310,11 @@ function buildSounds(b: Builder): void {
       case 'ich6':
       case 'ich9':
         b.device([['driver', model === 'ich9' ? 'ich9-intel-hda' : 'intel-hda'], ['id', alias], ...b.addressProps(s.info)]);
-        b.device([['driver', 'hda-duplex'], ['id', `${alias}-codec0`], ['bus', `${alias}.0`], ['cad', 0], ['audiodev', audiodev]]);
+        // Each <codec> at the next codec address, in order; a duplex one when there is none.
+        const codecs = s.children.filter((c) => c.name === 'codec').map((c) => attr(c, 'type') ?? 'duplex');
+        (codecs.length > 0 ? codecs : ['duplex']).forEach((type, cad) => {
+          b.device([['driver', `hda-${type}`], ['id', `${alias}-codec${cad}`], ['bus', `${alias}.0`], ['cad', cad], ['audiodev', audiodev]]);
+        });
         break;
       case 'ac97':
       case 'es1370':
