@@ -646,11 +646,31 @@ function assignPciAddresses(def: DomainDef, hotplugSpare = true): void {
 
   if (!q35) {
     for (const c of d.controllers) if (c.type === 'pci' && controllerNeedsPci(def, c) && !c.info.address) setPci(c.info, slots.next());
-    for (const info of wanted) setPci(info, slots.next());
+    const usb2 = new Map(d.controllers.filter((c) => c.type === 'usb' && USB2_FUNCTIONS[c.model ?? ''] !== undefined).map((c) => [c.info, c]));
+    for (const info of wanted) {
+      const companion = usb2.get(info);
+      if (companion) setPci(info, usb2CompanionAddress(companion, [...usb2.values()], slots));
+      else setPci(info, slots.next());
+    }
   } else {
     assignQ35(def, slots, wanted, hotplugSpare);
   }
   markMultifunction(def);
+}
+
+/** The function of each USB2 controller in the slot it shares with its companions. */
+const USB2_FUNCTIONS: Record<string, number> = { 'ich9-ehci1': 7, 'ich9-uhci1': 0, 'ich9-uhci2': 1, 'ich9-uhci3': 2 };
+
+/**
+ * qemuDomainAssignDevicePCISlots for USB2: an EHCI controller and its UHCI companions (same
+ * index) are functions of one slot, the slot of whichever already has an address or else the
+ * next free one; the first UHCI is function 0, multifunction.
+ */
+function usb2CompanionAddress(ctrl: ControllerDef, usb2: ControllerDef[], slots: PciSlots): PciAddress {
+  const placed = usb2.find((c) => c !== ctrl && c.index === ctrl.index && pciOf(c.info));
+  const base = placed ? pciOf(placed.info)! : slots.next();
+  const fn = USB2_FUNCTIONS[ctrl.model!];
+  return { domain: base.domain, bus: base.bus, slot: base.slot, function: fn, ...(fn === 0 ? { multifunction: 'on' } : {}) };
 }
 
 /** virDomainPCIAddressSetAllMulti: function 0 of a slot with other functions in use is multifunction. */
