@@ -2289,7 +2289,7 @@ function buildVideos(b: Builder): void {
       if (vram !== undefined) props.push(['vgamem_mb', vram / 1024]);
     } else if (type === 'virtio') {
       const heads = num('heads');
-      if (vhostUser || accel3d || (heads !== undefined && heads !== 1)) props.push(['max_outputs', heads ?? 1]);
+      if (vhostUser || accel3d || heads !== undefined) props.push(['max_outputs', heads ?? 1]);
       if (vhostChardev) props.push(['chardev', vhostChardev]);
     } else if (type === 'bochs') {
       const vram = num('vram');
