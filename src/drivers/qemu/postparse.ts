@@ -850,7 +850,10 @@ function validateNet(net: NetDef): void {
 
 /** qemuValidateDomainDef: the QEMU-specific rules virtnode implements. */
 export function qemuValidateDomain(def: DomainDef, caps: QemuCaps): void {
-  void caps;
+  const machine = def.os.machine;
+  if (machine !== undefined && machine !== 'none' && caps.machines(def.type).length > 0 && !caps.findMachine(def.type, machine)) {
+    throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `Emulator '${def.devices.emulator}' does not support machine type '${machine}'`);
+  }
   for (const net of def.devices.interfaces) validateNet(net);
 }
 
