@@ -21,8 +21,8 @@ import {
   VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE,
 } from '../../conf/domain';
 import { attr, child, parseXML, type XmlElement, type XmlNode } from '../../conf/xml';
-import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, VIR_FROM_QEMU, virError } from '../../error';
-import type { PciAddress } from '../../util/pci';
+import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, VIR_FROM_QEMU, virError } from '../../error';
+import { formatPciAddress, type PciAddress } from '../../util/pci';
 import type { QemuCaps } from './capabilities';
 import type { QemuDriverConfig } from './config';
 import { memoryAlias } from './memory';
@@ -588,9 +588,15 @@ function assignPciAddresses(def: DomainDef, hotplugSpare = true): void {
   const q35 = isQ35(def);
   slots.reserve({ domain: 0, bus: 0, slot: 0, function: 0 });
   if (!q35) slots.reserve({ domain: 0, bus: 0, slot: 1, function: 0 });
+  const taken = new Set<string>();
   for (const dev of allDevices(def)) {
     const a = 'info' in dev ? pciOf(dev.info) : undefined;
-    if (a) slots.reserve(a);
+    if (!a) continue;
+    const where = formatPciAddress(a);
+    // A serial console is the first serial port again, address included.
+    if (taken.has(where) && dev.kind !== 'console') throw virError(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, `Attempted double use of PCI Address ${where}`);
+    taken.add(where);
+    slots.reserve(a);
   }
   for (const n of d.interfaces) if (n.type === 'hostdev' && pciOf(n.info)) slots.reserve(pciOf(n.info)!);
 
