@@ -340,6 +340,9 @@ const DISK_TARGET_CHILDREN = new Set([
   'vendor', 'product',
 ]);
 
+/** virDomainDiskBus in libvirt 9.0. */
+const DISK_BUSES = new Set(['ide', 'fdc', 'scsi', 'virtio', 'xen', 'usb', 'uml', 'sata', 'sd']);
+
 function parseDisk(ctx: Ctx, el: XmlElement): DiskDef {
   const device = attr(el, 'device') ?? 'disk';
   // Removable media without a source are empty drives, whatever storage type the XML named.
@@ -351,6 +354,8 @@ function parseDisk(ctx: Ctx, el: XmlElement): DiskDef {
     const desc = sourceDescription(sourceEl);
     throw virError(VIR_ERR_NO_TARGET, VIR_FROM_DOMAIN, desc === '' ? undefined : desc);
   }
+  const bus = attr(targetEl, 'bus');
+  if (bus !== undefined && !DISK_BUSES.has(bus)) invalidEnumValue('bus', 'target', bus);
   const driverEl = child(el, 'driver');
   const transientEl = child(el, 'transient');
   const disk: DiskDef = {
@@ -360,7 +365,7 @@ function parseDisk(ctx: Ctx, el: XmlElement): DiskDef {
     attrs: orderAttrs(el, ['model', 'rawio', 'sgio', 'snapshot']),
     target: {
       dev,
-      bus: attr(targetEl, 'bus'),
+      bus,
       tray: attr(targetEl, 'tray'),
       removable: attr(targetEl, 'removable'),
       rotationRate: attr(targetEl, 'rotation_rate'),
