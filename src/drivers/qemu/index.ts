@@ -123,6 +123,7 @@ function capsCacheFor(cacheDir: string): QemuCapsCache {
 export class QemuConnection {
   private readonly capsCache: QemuCapsCache;
   private driverConfig: QemuDriverConfig | undefined;
+  private vhostNetCheck: { at: number; usable: boolean } | undefined;
 
   constructor(
     readonly binary: string,
@@ -157,6 +158,13 @@ export class QemuConnection {
     return this.toNative(def, caps, config);
   }
 
+  /** Whether /dev/vhost-net can be opened, looked at once a second at most (a syscall each). */
+  private vhostNet(): boolean {
+    const now = performance.now();
+    if (this.vhostNetCheck === undefined || now - this.vhostNetCheck.at > 1000) this.vhostNetCheck = { at: now, usable: vhostNetUsable() };
+    return this.vhostNetCheck.usable;
+  }
+
   /** qemu.conf's defaults for this connection's directories, looked at once. */
   private config(): QemuDriverConfig {
     this.driverConfig ??= hostDriverConfig(this.dirs.libDir, this.dirs.tlsDir);
@@ -185,7 +193,7 @@ export class QemuConnection {
       config,
       memoryBackingDir: path.join(this.dirs.libDir, 'ram'),
       openTap: () => fd++,
-      openVhostNet: vhostNetUsable() ? () => fd++ : undefined,
+      openVhostNet: this.vhostNet() ? () => fd++ : undefined,
       // Neither is done for a pretend start: no vhost-vsock fd (-1), no CID acquired (0).
       vhostVsockFd: -1,
       vsockAutoCid: 0,
@@ -215,6 +223,7 @@ function vhostNetUsable(): boolean {
  * half (an error, or a crash); virtnode leaves those as they are.
  */
 function pretendNetworking(def: DomainDef): void {
+  if (def.devices.interfaces.every((net) => net.type === 'hostdev')) return;
   def.devices.interfaces = def.devices.interfaces.map((net): NetDef =>
     net.type === 'hostdev' ? net : { kind: 'interface', type: 'ethernet', mac: net.mac, model: net.model, extra: [], info: {} });
   qemuAssignMissingPciAddresses(def);

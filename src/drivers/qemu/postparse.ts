@@ -588,14 +588,16 @@ function assignPciAddresses(def: DomainDef, hotplugSpare = true): void {
   const q35 = isQ35(def);
   slots.reserve({ domain: 0, bus: 0, slot: 0, function: 0 });
   if (!q35) slots.reserve({ domain: 0, bus: 0, slot: 1, function: 0 });
-  const taken = new Set<string>();
+  const taken = new Set<number>();
   for (const dev of allDevices(def)) {
     const a = 'info' in dev ? pciOf(dev.info) : undefined;
     if (!a) continue;
-    const where = formatPciAddress(a);
+    const key = ((a.domain * 256 + a.bus) * 32 + a.slot) * 8 + a.function;
     // A serial console is the first serial port again, address included.
-    if (taken.has(where) && dev.kind !== 'console') throw virError(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, `Attempted double use of PCI Address ${where}`);
-    taken.add(where);
+    if (taken.has(key) && dev.kind !== 'console') {
+      throw virError(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, `Attempted double use of PCI Address ${formatPciAddress(a)}`);
+    }
+    taken.add(key);
     slots.reserve(a);
   }
   for (const n of d.interfaces) if (n.type === 'hostdev' && pciOf(n.info)) slots.reserve(pciOf(n.info)!);
