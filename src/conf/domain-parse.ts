@@ -790,7 +790,10 @@ function parseWatchdog(ctx: Ctx, el: XmlElement): SimpleDeviceDef {
   if (!WATCHDOG_MODELS.has(model)) unsupported(`unknown watchdog model '${model}'`);
   const action = attr(el, 'action');
   if (action !== undefined && !WATCHDOG_ACTIONS.has(action)) unsupported(`unknown watchdog action '${action}'`);
-  return parseSimple(ctx, el);
+  const def = parseSimple(ctx, el);
+  // The action defaults to reset, and is always written out.
+  if (action === undefined) def.attrs.splice(def.attrs.findIndex(([k]) => k === 'model') + 1, 0, ['action', 'reset']);
+  return def;
 }
 
 function parseSimple(ctx: Ctx, el: XmlElement): SimpleDeviceDef {
