@@ -906,6 +906,8 @@ function buildController(b: Builder, c: ControllerDef): void {
         ]);
       } else if (c.model === 'pcie-switch-upstream-port') {
         b.device([['driver', c.modelName ?? 'x3130-upstream'], ['id', c.info.alias], ...addr]);
+      } else if (c.model === 'pcie-to-pci-bridge') {
+        b.device([['driver', c.modelName ?? 'pcie-pci-bridge'], ['id', c.info.alias], ...addr]);
       } else if (c.model === 'pci-bridge') {
         b.device([['driver', 'pci-bridge'], ['chassis_nr', Number(genericAttr(target, 'chassisNr') ?? c.index)], ['id', c.info.alias], ...addr]);
       } else {

@@ -633,10 +633,12 @@ function assignPciAddresses(def: DomainDef, hotplugSpare = true): void {
   const want = (info: DeviceInfo): void => {
     if (!info.address) wanted.push(info);
   };
+  // Conventional PCI devices: on q35 they go behind a pcie-pci-bridge.
+  const conventional = new Set<DeviceInfo>();
   for (const fs of d.filesystems) want(fs.info);
   for (const n of d.interfaces) {
     if (n.type === 'hostdev' || NON_PCI_NET_MODELS.has(n.model ?? '')) continue;
-    if (q35 && LEGACY_PCI_NET_MODELS.has(n.model ?? 'rtl8139')) legacyOnQ35(n.model ?? 'rtl8139');
+    if (LEGACY_PCI_NET_MODELS.has(n.model ?? 'rtl8139')) conventional.add(n.info);
     want(n.info);
   }
   for (const s of d.sounds) if (PCI_SOUND_MODELS.has(simpleAttr(s, 'model') ?? '')) want(s.info);
@@ -647,7 +649,11 @@ function assignPciAddresses(def: DomainDef, hotplugSpare = true): void {
   const balloon = d.memballoon;
   if (balloon && simpleAttr(balloon, 'model')?.startsWith('virtio')) want(balloon.info);
   for (const r of d.rngs) if (simpleAttr(r, 'model')?.startsWith('virtio')) want(r.info);
-  for (const w of d.watchdogs) if (simpleAttr(w, 'model') === 'i6300esb') want(w.info);
+  for (const w of d.watchdogs) {
+    if (simpleAttr(w, 'model') !== 'i6300esb') continue;
+    conventional.add(w.info);
+    want(w.info);
+  }
   for (const v of d.videos) if (PCI_VIDEO_MODELS.has(attr(modelOf(v), 'type') ?? '')) want(v.info);
   for (const i of d.inputs) if (i.bus === 'virtio') want(i.info);
   if (d.vsock) want(d.vsock.info);
@@ -661,7 +667,7 @@ function assignPciAddresses(def: DomainDef, hotplugSpare = true): void {
       else setPci(info, slots.next());
     }
   } else {
-    assignQ35(def, slots, wanted, hotplugSpare);
+    assignQ35(def, slots, wanted, conventional, hotplugSpare);
   }
   markMultifunction(def);
 }
@@ -698,10 +704,6 @@ function markMultifunction(def: DomainDef): void {
 
 const LEGACY_PCI_NET_MODELS = new Set(['rtl8139', 'e1000']);
 
-function legacyOnQ35(model: string): never {
-  throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `conventional PCI device '${model}' on q35 is not supported yet`);
-}
-
 /**
  * q35: every endpoint sits alone on a pcie-root-port; libvirt adds the root ports it needs plus
  * one spare for hotplug, packed as the functions of the first free slots of pcie.0.
@@ -719,14 +721,14 @@ function targetAttrRank(k: string): number {
 }
 
 /** The PCI controller models virtnode places on q35 besides pcie-root. */
-const Q35_PCI_MODELS = new Set(['pcie-root-port', 'pcie-switch-upstream-port', 'pcie-switch-downstream-port']);
+const Q35_PCI_MODELS = new Set(['pcie-root-port', 'pcie-switch-upstream-port', 'pcie-switch-downstream-port', 'pcie-to-pci-bridge']);
 
 /** PCIe ports a device (or a switch's upstream port) can sit in: root ports and switch downstream ports. */
 function isPciePort(c: ControllerDef): boolean {
   return c.type === 'pci' && (c.model === 'pcie-root-port' || c.model === 'pcie-switch-downstream-port');
 }
 
-function assignQ35(def: DomainDef, slots: PciSlots, wanted: DeviceInfo[], hotplugSpare: boolean): void {
+function assignQ35(def: DomainDef, slots: PciSlots, wanted: DeviceInfo[], conventional: Set<DeviceInfo>, hotplugSpare: boolean): void {
   const ctrls = def.devices.controllers;
   for (const c of ctrls) {
     if (c.type === 'pci' && c.index > 0 && !Q35_PCI_MODELS.has(c.model ?? '')) {
@@ -780,14 +782,36 @@ function assignQ35(def: DomainDef, slots: PciSlots, wanted: DeviceInfo[], hotplu
       c.target = target;
     }
   }
-  const missing = wanted.length - freePorts().length + (hotplugSpare ? 1 : 0);
-  if (wanted.length > 0 && missing > 0) {
-    for (let i = 0; i < missing; i++) {
-      let index = 1;
-      while (ctrls.some((c) => c.type === 'pci' && c.index === index)) index++;
-      insertController(def, { kind: 'controller', type: 'pci', index, model: 'pcie-root-port', attrs: [], extra: [], info: {} });
+  // New controllers get indexes in the order the devices ask for them (libvirt's first pass):
+  // a PCIe device a root port unless one is free; the first conventional PCI device a root port
+  // and then a pcie-pci-bridge, whose slots (from 1) take every conventional device; at the end
+  // a spare root port for hotplug unless one is left free.
+  const express = wanted.filter((info) => !conventional.has(info));
+  const legacy = wanted.filter((info) => conventional.has(info));
+  let bridge = ctrls.find((c) => c.type === 'pci' && c.model === 'pcie-to-pci-bridge');
+  const nextIndex = (): number => {
+    let index = 1;
+    while (ctrls.some((c) => c.type === 'pci' && c.index === index)) index++;
+    return index;
+  };
+  const addController = (model: string): ControllerDef => {
+    const c: ControllerDef = { kind: 'controller', type: 'pci', index: nextIndex(), model, attrs: [], extra: [], info: {} };
+    insertController(def, c);
+    return c;
+  };
+  let spareFree = freePorts().length;
+  const claimPort = (): void => {
+    if (spareFree > 0) spareFree--;
+    else addController('pcie-root-port');
+  };
+  for (const info of wanted) {
+    if (!conventional.has(info)) claimPort();
+    else if (!bridge) {
+      claimPort();
+      bridge = addController('pcie-to-pci-bridge');
     }
   }
+  if (hotplugSpare && wanted.length > 0 && spareFree === 0) addController('pcie-root-port');
   // Root ports without an address: the free functions of pcie.0 slots that are empty or hold only
   // root ports, lowest slot first.
   const ports = ctrls.filter((c) => c.type === 'pci' && c.model === 'pcie-root-port');
@@ -822,14 +846,34 @@ function assignQ35(def: DomainDef, slots: PciSlots, wanted: DeviceInfo[], hotplu
     target.attrs = orderTargetAttrs(target.attrs);
     c.target = target;
   }
-  // Each wanted device takes the first root port still free, in controller order.
+  // The bridge (a controller, placed before the devices) and then each PCIe device take the first
+  // root port still free, in controller order; conventional devices the bridge's free slots.
   const free = freePorts();
-  wanted.forEach((info, i) => {
-    const port = free[i];
+  const takePort = (info: DeviceInfo): void => {
+    const port = free.shift();
     if (!port) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'No more available PCI slots');
     occupied.add(port.index);
     setPci(info, { domain: 0, bus: port.index, slot: 0, function: 0 });
-  });
+  };
+  if (bridge) {
+    bridge.modelName ??= 'pcie-pci-bridge';
+    if (!bridge.info.address) takePort(bridge.info);
+  }
+  express.forEach(takePort);
+  if (legacy.length > 0) {
+    const used = new Set<number>();
+    for (const dev of allDevices(def)) {
+      const a = 'info' in dev ? pciOf(dev.info) : undefined;
+      if (a && a.bus === bridge!.index) used.add(a.slot);
+    }
+    let slot = 1;
+    for (const info of legacy) {
+      while (used.has(slot)) slot++;
+      if (slot > 31) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'No more available PCI slots');
+      used.add(slot);
+      setPci(info, { domain: 0, bus: bridge!.index, slot, function: 0 });
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
