@@ -793,6 +793,34 @@ function buildSmp(b: Builder): void {
   b.add('-smp', out);
 }
 
+/**
+ * The domain's IOThreads (<iothreads>, <iothreadids>): an iothread object each, named by its id;
+ * ids the definition does not list are the lowest unused numbers.
+ */
+function iothreadIds(def: DomainDef): number[] {
+  const count = Number(textOf(def.iothreads) ?? 0);
+  const listed = def.iothreadids ? children(def.iothreadids).filter((c) => c.name === 'iothread') : [];
+  if (listed.some((c) => [...c.attrs.keys()].some((k) => k !== 'id'))) {
+    throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'IOThread settings are not supported yet');
+  }
+  const ids = listed.map((c) => Number(attr(c, 'id')));
+  for (let id = 1; ids.length < count; id++) if (!ids.includes(id)) ids.push(id);
+  return ids;
+}
+
+function buildIothreads(b: Builder): void {
+  for (const id of iothreadIds(b.def)) b.object([['qom-type', 'iothread'], ['id', `iothread${id}`]]);
+}
+
+/** A disk's or controller's <driver iothread=N>: the iothread object's id, which the domain must have. */
+function iothreadId(b: Builder, id: string | undefined, what: 'Disk' | 'controller'): string | undefined {
+  if (id === undefined) return undefined;
+  if (!iothreadIds(b.def).includes(Number(id))) {
+    throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `${what} iothread '${id}' not defined in iothreadid`);
+  }
+  return `iothread${id}`;
+}
+
 function buildClock(b: Builder): void {
   const clock = b.def.clock;
   const offset = attr(clock, 'offset') ?? 'utc';
@@ -974,7 +1002,7 @@ function buildController(b: Builder, c: ControllerDef): void {
       const num = (k: string): number | undefined => (attrOf(c.driver, k) === undefined ? undefined : Number(attrOf(c.driver, k)));
       const ioeventfd = attrOf(c.driver, 'ioeventfd');
       b.device([
-        ['driver', driver], ...virtioOptions(c.driver), ['id', c.info.alias], ['num_queues', num('queues')], ['cmd_per_lun', num('cmd_per_lun')],
+        ['driver', driver], ...virtioOptions(c.driver), ['iothread', iothreadId(b, attrOf(c.driver, 'iothread'), 'controller')], ['id', c.info.alias], ['num_queues', num('queues')], ['cmd_per_lun', num('cmd_per_lun')],
         ['max_sectors', num('max_sectors')], ['ioeventfd', ioeventfd === undefined ? undefined : ioeventfd === 'on'], ...addr,
       ]);
       return;
@@ -1617,7 +1645,7 @@ function buildDiskDevice(b: Builder, disk: DiskDef, drive: string | undefined): 
     case 'virtio': {
       const drv = disk.driver;
       const num = (k: string): number | undefined => (attrOf(drv, k) === undefined ? undefined : Number(attrOf(drv, k)));
-      props.push(['driver', 'virtio-blk-pci'], ...virtioOptions(drv), ['scsi', disk.device === 'lun' ? true : undefined]);
+      props.push(['driver', 'virtio-blk-pci'], ...virtioOptions(drv), ['iothread', iothreadId(b, attrOf(drv, 'iothread'), 'Disk')], ['scsi', disk.device === 'lun' ? true : undefined]);
       props.push(...onOffProp(drv, 'ioeventfd', 'ioeventfd'), ...onOffProp(drv, 'event_idx', 'event_idx'));
       props.push(['num-queues', num('queues')], ['queue-size', num('queue_size')], ...b.addressProps(info));
       if (info.acpiIndex !== undefined) props.push(['acpi-index', info.acpiIndex]);
@@ -2502,13 +2530,13 @@ function buildMemballoon(b: Builder): void {
 }
 
 const DISK_DRIVER_ATTRS = new Set([
-  'name', 'type', 'cache', 'io', 'discard', 'detect_zeroes', 'error_policy', 'rerror_policy', 'copy_on_read',
+  'name', 'type', 'iothread', 'cache', 'io', 'discard', 'detect_zeroes', 'error_policy', 'rerror_policy', 'copy_on_read',
   'iommu', 'ats', 'packed', 'page_per_vq', 'ioeventfd', 'event_idx', 'queues', 'queue_size',
 ]);
 const NET_DRIVER_ATTRS = new Set(['name', 'txmode', 'ioeventfd', 'event_idx', 'queues', 'rx_queue_size', 'tx_queue_size', 'rss', 'rss_hash_report', 'iommu', 'ats', 'packed', 'page_per_vq']);
 const VIRTIO_DRIVER_ATTRS = new Set(['iommu', 'ats', 'packed', 'page_per_vq']);
-/** The virtio-scsi controller's own <driver> tunables (no iothread yet). */
-const VIRTIO_SCSI_DRIVER_ATTRS = new Set(['queues', 'cmd_per_lun', 'max_sectors', 'ioeventfd']);
+/** The virtio-scsi controller's own <driver> tunables. */
+const VIRTIO_SCSI_DRIVER_ATTRS = new Set(['queues', 'cmd_per_lun', 'max_sectors', 'ioeventfd', 'iothread']);
 
 const WATCHDOG_ACTIONS: Record<string, string> = { dump: 'pause' };
 
@@ -2618,7 +2646,7 @@ function refuseUnsupported(def: DomainDef): void {
   }
   if (d.nvram) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'device not supported yet');
   const unsupportedTop: Array<[string, unknown]> = [
-    ['numa', def.cpu && child(def.cpu, 'numa') && children(child(def.cpu, 'numa')!).some((c) => c.name !== 'cell') ? true : undefined], ['iothreads', def.iothreads],
+    ['numa', def.cpu && child(def.cpu, 'numa') && children(child(def.cpu, 'numa')!).some((c) => c.name !== 'cell') ? true : undefined], 
     ['sysinfo', def.sysinfo.length ? true : undefined], ['loader', loaderUnsupported(def) ? true : undefined], ['launchSecurity', def.launchSecurity && !sevSettings(def.launchSecurity) ? true : undefined],
     ['seclabel', def.seclabels.length ? true : undefined],
     ['genid', def.genid === '' ? true : undefined], ['firmware', def.os.firmware],
@@ -2768,6 +2796,7 @@ function build(def: DomainDef, binaryCaps: QemuCaps, options: BuildCommandLineOp
   buildCpu(b);
   buildMemory(b);
   buildSmp(b);
+  buildIothreads(b);
   buildNuma(b);
   b.add('-uuid', def.uuid);
   if (def.genid !== undefined && def.genid !== '') b.device([['driver', 'vmgenid'], ['guid', def.genid], ['id', 'vmgenid0']]);
