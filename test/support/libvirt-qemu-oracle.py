@@ -18,6 +18,7 @@ import ctypes
 import json
 import os
 import pwd
+import shutil
 import sys
 import tempfile
 import time
@@ -45,6 +46,8 @@ def add_qemu_account():
         with open(f"/etc/{name}") as src, open(copy, "w") as dst:
             dst.write(src.read() + line)
         check(libc.mount(copy.encode(), f"/etc/{name}".encode(), None, MS_BIND, None), f"bind /etc/{name}")
+    # The mounts hold the copies; their names are no longer needed.
+    shutil.rmtree(scratch)
 
 
 def main():
