@@ -2569,10 +2569,18 @@ function buildRedirdevs(b: Builder): void {
   }
 }
 
+/** The PCI device of each virtio RNG model: the plain one, or one pinned to (non-)transitional. */
+const RNG_DRIVERS: Record<string, string> = {
+  virtio: 'virtio-rng-pci',
+  'virtio-transitional': 'virtio-rng-pci-transitional',
+  'virtio-non-transitional': 'virtio-rng-pci-non-transitional',
+};
+
 function buildRngs(b: Builder): void {
   for (const r of b.def.devices.rngs) {
-    const model = simpleAttr(r, 'model');
-    if (model !== 'virtio') throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported rng model '${model}'`);
+    const model = simpleAttr(r, 'model') ?? '';
+    const driver = RNG_DRIVERS[model];
+    if (!driver) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported rng model '${model}'`);
     const backend = r.children.find((c) => c.name === 'backend');
     const objId = `obj${r.info.alias}`;
     const bmodel = attr(backend, 'model');
