@@ -660,6 +660,8 @@ function buildMachine(b: Builder): void {
   if (hpet && attr(hpet, 'present') !== undefined && caps.has('machine-hpet')) {
     parts.push(`hpet=${attr(hpet, 'present') === 'no' ? 'off' : 'on'}`);
   }
+  // <bios useserial='yes'>: SeaBIOS writes to the serial port instead of a display.
+  if (attr(def.os.extra.find((e) => e.name === 'bios'), 'useserial') === 'yes') parts.push('graphics=off');
   b.add('-machine', parts.join(','));
   // <tcg><tb-cache>: the translation block cache, in MiB.
   const tbCache = def.type !== 'kvm' && def.features?.get('tcg') ? child(def.features.get('tcg')!, 'tb-cache') : undefined;
@@ -868,6 +870,8 @@ function buildBoot(b: Builder): void {
     const timeout = menu.find(([k]) => k === 'timeout')?.[1];
     if (timeout !== undefined && enable === 'yes') parts.push(`splash-time=${timeout}`);
   }
+  const rebootTimeout = attr(b.def.os.extra.find((e) => e.name === 'bios'), 'rebootTimeout');
+  if (rebootTimeout !== undefined) parts.push(`reboot-timeout=${rebootTimeout}`);
   parts.push('strict=on');
   b.add('-boot', parts.join(','));
   // Direct kernel boot.
@@ -2596,7 +2600,7 @@ function buildRngs(b: Builder): void {
       throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported rng backend '${bmodel}'`);
     }
     const rate = r.children.find((c) => c.name === 'rate');
-    const props: Props = [['driver', 'virtio-rng-pci'], ...virtioOptions(childDriver(r)), ['rng', objId], ['id', r.info.alias]];
+    const props: Props = [['driver', driver], ...virtioOptions(childDriver(r)), ['rng', objId], ['id', r.info.alias]];
     if (rate) {
       props.push(['max-bytes', Number(attr(rate, 'bytes'))], ['period', Number(attr(rate, 'period') ?? 1000)]);
     }
