@@ -161,7 +161,9 @@ export class QemuConnection {
   /** Whether /dev/vhost-net can be opened, looked at once a second at most (a syscall each). */
   private vhostNet(): boolean {
     const now = performance.now();
-    if (this.vhostNetCheck === undefined || now - this.vhostNetCheck.at > 1000) this.vhostNetCheck = { at: now, usable: vhostNetUsable() };
+    if (this.vhostNetCheck === undefined || now - this.vhostNetCheck.at > 1000) {
+      this.vhostNetCheck = { at: now, usable: vhostNetUsable() };
+    }
     return this.vhostNetCheck.usable;
   }
 
