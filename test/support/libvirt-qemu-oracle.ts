@@ -39,7 +39,14 @@ export interface OracleRequest {
   timing?: { xml: string; rounds: number; calls: number };
 }
 
-type OracleLine = { name: string; argv: string } | { name: string; error: string; code: number; domain: number } | { timing: { rounds_ms: number[] } };
+type OracleLine =
+  | { name: string; argv: string }
+  | { name: string; error: string; code: number; domain: number }
+  | { timing: { rounds_ms: number[] } }
+  | { unavailable: string };
+
+/** libvirt's QEMU driver is installed but cannot run here; the message says why. */
+export class LibvirtUnavailable extends Error {}
 
 /**
  * Runs libvirt on a fresh embed root. A case that crashes libvirt is reported as such and the
@@ -59,6 +66,7 @@ export function runLibvirtOracle(request: OracleRequest): OracleReply {
       for (const text of result.stdout.split('\n')) {
         if (!text) continue;
         const line = JSON.parse(text) as OracleLine;
+        if ('unavailable' in line) throw new LibvirtUnavailable(line.unavailable);
         if ('timing' in line) reply.timingRoundsMs = line.timing.rounds_ms;
         else reply.results.set(line.name, 'argv' in line ? { argv: line.argv } : { error: line.error, code: line.code, domain: line.domain });
       }
