@@ -5,6 +5,7 @@ import {
   VIR_ERR_INTERNAL_ERROR,
   VIR_ERR_NO_NAME,
   VIR_ERR_NO_TARGET,
+  VIR_ERR_XML_DETAIL,
   VIR_ERR_XML_ERROR,
   VIR_FROM_DOMAIN,
   VIR_FROM_XML,
@@ -339,6 +340,23 @@ const DISK_TARGET_CHILDREN = new Set([
   'driver', 'source', 'backingStore', 'target', 'readonly', 'shareable', 'transient', 'serial', 'wwn',
   'vendor', 'product',
 ]);
+
+/**
+ * virSysinfoSystemParseXML: an SMBIOS system UUID must be the domain's, or becomes it when the
+ * definition has no <uuid>.
+ */
+function smbiosSystemUUID(def: DomainDef, generated: boolean): void {
+  for (const sysinfo of def.sysinfo) {
+    if (attr(sysinfo, 'type') !== 'smbios') continue;
+    const system = child(sysinfo, 'system');
+    const text = textOf(system && children(system).find((e) => e.name === 'entry' && attr(e, 'name') === 'uuid'));
+    if (text === undefined) continue;
+    const uuid = parseUUID(text);
+    if (uuid === null) throw virError(VIR_ERR_INTERNAL_ERROR, VIR_FROM_DOMAIN, `malformed <sysinfo> uuid '${text}'`);
+    if (generated) def.uuid = uuid;
+    else if (uuid !== def.uuid) throw virError(VIR_ERR_XML_DETAIL, VIR_FROM_DOMAIN, 'UUID mismatch between <uuid> and <sysinfo>');
+  }
+}
 
 /** virDomainDiskBus in libvirt 9.0. */
 const DISK_BUSES = new Set(['ide', 'fdc', 'scsi', 'virtio', 'xen', 'usb', 'uml', 'sata', 'sd']);
@@ -1281,6 +1299,7 @@ export function parseDomainElement(root: XmlElement, opts: DomainXMLOptions = {}
   canonicalSets(def.memoryBacking, 'nodeset');
   def.resource = child(root, 'resource');
   def.sysinfo = children(root, 'sysinfo');
+  smbiosSystemUUID(def, uuidText === undefined);
   def.bootloader = childString(root, 'bootloader');
   def.bootloaderArgs = childString(root, 'bootloader_args');
   def.os = parseOs(child(root, 'os'));

@@ -823,6 +823,47 @@ function iothreadId(b: Builder, id: string | undefined, what: 'Disk' | 'controll
   return `iothread${id}`;
 }
 
+/** The SMBIOS tables <sysinfo type='smbios'> can fill, their <entry> names in QEMU's order. */
+const SMBIOS_TABLES: Array<[element: string, type: number, entries: string[]]> = [
+  ['bios', 0, ['vendor', 'version', 'date', 'release']],
+  ['system', 1, ['manufacturer', 'product', 'version', 'serial', 'uuid', 'sku', 'family']],
+  ['baseBoard', 2, ['manufacturer', 'product', 'version', 'serial', 'asset', 'location']],
+  ['chassis', 3, ['manufacturer', 'version', 'serial', 'asset', 'sku']],
+];
+
+function smbiosMode(def: DomainDef): string | undefined {
+  return attr(def.os.extra.find((e) => e.name === 'smbios'), 'mode');
+}
+
+/** What virtnode does not turn into -smbios yet: fw_cfg sysinfo, the host's own tables. */
+function smbiosUnsupported(def: DomainDef): boolean {
+  if (def.sysinfo.some((s) => attr(s, 'type') !== 'smbios')) return true;
+  const mode = smbiosMode(def);
+  return mode !== undefined && mode !== 'sysinfo' && mode !== 'emulate' && mode !== 'none';
+}
+
+/**
+ * qemuBuildSmbiosCommandLine for <smbios mode='sysinfo'/>: one -smbios per table the domain's
+ * <sysinfo type='smbios'> fills (bios, system, each baseBoard, chassis), then its OEM strings.
+ */
+function buildSmbios(b: Builder): void {
+  const sysinfo = b.def.sysinfo.find((s) => attr(s, 'type') === 'smbios');
+  if (smbiosMode(b.def) !== 'sysinfo' || !sysinfo) return;
+  for (const [element, type, names] of SMBIOS_TABLES) {
+    for (const table of children(sysinfo).filter((c) => c.name === element)) {
+      const entries = children(table).filter((e) => e.name === 'entry');
+      const fields = names.flatMap((name) => {
+        const value = textOf(entries.find((e) => attr(e, 'name') === name));
+        return value === undefined ? [] : [`${name}=${escapeOptionValue(value)}`];
+      });
+      if (fields.length > 0) b.add('-smbios', [`type=${type}`, ...fields].join(','));
+    }
+  }
+  const oem = children(sysinfo).find((c) => c.name === 'oemStrings');
+  const strings = oem ? children(oem).filter((e) => e.name === 'entry').map((e) => `value=${escapeOptionValue(textOf(e) ?? '')}`) : [];
+  if (strings.length > 0) b.add('-smbios', ['type=11', ...strings].join(','));
+}
+
 function buildClock(b: Builder): void {
   const clock = b.def.clock;
   const offset = attr(clock, 'offset') ?? 'utc';
@@ -2659,7 +2700,7 @@ function refuseUnsupported(def: DomainDef): void {
   if (d.nvram) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'device not supported yet');
   const unsupportedTop: Array<[string, unknown]> = [
     ['numa', def.cpu && child(def.cpu, 'numa') && children(child(def.cpu, 'numa')!).some((c) => c.name !== 'cell') ? true : undefined], 
-    ['sysinfo', def.sysinfo.length ? true : undefined], ['loader', loaderUnsupported(def) ? true : undefined], ['launchSecurity', def.launchSecurity && !sevSettings(def.launchSecurity) ? true : undefined],
+    ['sysinfo', smbiosUnsupported(def) ? true : undefined], ['loader', loaderUnsupported(def) ? true : undefined], ['launchSecurity', def.launchSecurity && !sevSettings(def.launchSecurity) ? true : undefined],
     ['seclabel', def.seclabels.length ? true : undefined],
     ['genid', def.genid === '' ? true : undefined], ['firmware', def.os.firmware],
     ['memtune', def.memtune],
@@ -2812,6 +2853,7 @@ function build(def: DomainDef, binaryCaps: QemuCaps, options: BuildCommandLineOp
   buildNuma(b);
   b.add('-uuid', def.uuid);
   if (def.genid !== undefined && def.genid !== '') b.device([['driver', 'vmgenid'], ['guid', def.genid], ['id', 'vmgenid0']]);
+  buildSmbios(b);
   if (def.devices.graphics.length === 0) b.add('-display', 'none');
   b.add('-no-user-config', '-nodefaults');
   const monitor: ChardevBackend =
