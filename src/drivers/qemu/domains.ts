@@ -64,6 +64,7 @@ import type { QemuCaps } from './capabilities';
 import { writeFileAtomic } from './caps-cache';
 import type { QemuMonitorEvent as RawMonitorEvent } from './monitor';
 import { QemuMonitor } from './monitor';
+import { hostDriverConfig, type QemuDriverConfig } from './config';
 import { qemuAssignDeviceAliases, qemuParseDomainXML } from './postparse';
 import { cleanupQemu, launchQemu, logTail, type ProcessIdentity, QemuProcess } from './process';
 
@@ -187,12 +188,16 @@ export class QemuDriverState extends DriverEventState {
   private readonly byName = new Map<string, QemuDomainObj>();
   private nextID = 1;
 
+  /** qemu.conf's defaults for the driver's directories (nvram and TLS directories, ...). */
+  readonly config: QemuDriverConfig;
+
   constructor(
     readonly dirs: QemuDirs,
     readonly caps: QemuCaps,
     readonly privileged: boolean,
   ) {
     super();
+    this.config = hostDriverConfig(dirs.libDir, dirs.tlsDir);
   }
 
   // ---- loading ----
@@ -205,7 +210,7 @@ export class QemuDriverState extends DriverEventState {
       if (!file.endsWith('.xml')) continue;
       let def: DomainDef;
       try {
-        def = qemuParseDomainXML(await fsp.readFile(path.join(this.dirs.configDir, file), 'utf8'), this.caps);
+        def = qemuParseDomainXML(await fsp.readFile(path.join(this.dirs.configDir, file), 'utf8'), this.caps, undefined, this.config);
       } catch {
         continue; // libvirt skips a definition it cannot load and goes on with the others.
       }
@@ -251,7 +256,7 @@ export class QemuDriverState extends DriverEventState {
     let live: DomainDef;
     try {
       // As libvirt reads its status XML: the live state as it was written, not validated again.
-      live = qemuParseDomainXML(status.xml, this.caps, VIR_DOMAIN_DEF_PARSE_STATUS | VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE);
+      live = qemuParseDomainXML(status.xml, this.caps, VIR_DOMAIN_DEF_PARSE_STATUS | VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE, this.config);
     } catch {
       return; // not ours to understand: left alone rather than guessed at
     }
@@ -565,7 +570,7 @@ export class QemuDriverState extends DriverEventState {
         id,
         def: live,
         caps: this.caps,
-        dirs: { libDir: this.dirs.libDir, logDir: this.dirs.logDir },
+        dirs: { libDir: this.dirs.libDir, logDir: this.dirs.logDir, tlsDir: this.dirs.tlsDir },
         privileged: this.privileged,
         monitorTimeoutMs: 30_000,
       });

@@ -33,7 +33,7 @@ function vcpuCount(def: DomainDef): number {
 
 export function qemuDomainDriver(state: QemuDriverState): Omit<HypervisorDriver, 'name'> {
   const get = (ref: { name: string; uuid: string; id: number }) => state.fromRef(ref);
-  const parse = (xml: string) => qemuParseDomainXML(xml, state.caps);
+  const parse = (xml: string) => qemuParseDomainXML(xml, state.caps, undefined, state.config);
   const hotplug = new QemuHotplug(state);
   /** A job on one domain, serialised with the others on it; `ref.id` follows the domain. */
   const job = <T>(ref: { name: string; uuid: string; id: number }, fn: (obj: QemuDomainObj) => Promise<T>): Promise<T> => {

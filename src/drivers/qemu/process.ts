@@ -13,6 +13,7 @@ import { processIsSame, processStartTime } from '../../util/proc';
 import { packageVersion } from '../../version';
 import type { QemuCaps } from './capabilities';
 import { buildCommandLine, qemuNamespaceCommandline } from './command';
+import { hostDriverConfig } from './config';
 import type { Command } from '../../util/command';
 import { QemuMonitor } from './monitor';
 import { makeElement } from './postparse';
@@ -39,6 +40,8 @@ export function logTimestamp(date = new Date()): string {
 export interface ProcessDirs {
   libDir: string;
   logDir: string;
+  /** The driver's default_tls_x509_cert_dir when not the host's (an embedded driver's). */
+  tlsDir?: string;
 }
 
 /** What a status file records about a running QEMU so that another process can reconnect. */
@@ -214,6 +217,8 @@ export function liveCommand(def: DomainDef, caps: QemuCaps, id: number, dirs: Pr
     hostEnv: { env: process.env, privileged },
     diskNodeIndexes,
     isHostCdrom,
+    config: hostDriverConfig(dirs.libDir, dirs.tlsDir),
+    memoryBackingDir: path.join(dirs.libDir, 'ram'),
   });
 }
 
