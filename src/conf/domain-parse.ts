@@ -5,6 +5,7 @@ import {
   VIR_ERR_INTERNAL_ERROR,
   VIR_ERR_NO_NAME,
   VIR_ERR_NO_TARGET,
+  VIR_ERR_XML_DETAIL,
   VIR_ERR_XML_ERROR,
   VIR_FROM_DOMAIN,
   VIR_FROM_XML,
@@ -340,6 +341,26 @@ const DISK_TARGET_CHILDREN = new Set([
   'vendor', 'product',
 ]);
 
+/**
+ * virSysinfoSystemParseXML: an SMBIOS system UUID must be the domain's, or becomes it when the
+ * definition has no <uuid>.
+ */
+function smbiosSystemUUID(def: DomainDef, generated: boolean): void {
+  for (const sysinfo of def.sysinfo) {
+    if (attr(sysinfo, 'type') !== 'smbios') continue;
+    const system = child(sysinfo, 'system');
+    const text = textOf(system && children(system).find((e) => e.name === 'entry' && attr(e, 'name') === 'uuid'));
+    if (text === undefined) continue;
+    const uuid = parseUUID(text);
+    if (uuid === null) throw virError(VIR_ERR_INTERNAL_ERROR, VIR_FROM_DOMAIN, `malformed <sysinfo> uuid '${text}'`);
+    if (generated) def.uuid = uuid;
+    else if (uuid !== def.uuid) throw virError(VIR_ERR_XML_DETAIL, VIR_FROM_DOMAIN, 'UUID mismatch between <uuid> and <sysinfo>');
+  }
+}
+
+/** virDomainDiskBus in libvirt 9.0. */
+const DISK_BUSES = new Set(['ide', 'fdc', 'scsi', 'virtio', 'xen', 'usb', 'uml', 'sata', 'sd']);
+
 function parseDisk(ctx: Ctx, el: XmlElement): DiskDef {
   const device = attr(el, 'device') ?? 'disk';
   // Removable media without a source are empty drives, whatever storage type the XML named.
@@ -351,6 +372,8 @@ function parseDisk(ctx: Ctx, el: XmlElement): DiskDef {
     const desc = sourceDescription(sourceEl);
     throw virError(VIR_ERR_NO_TARGET, VIR_FROM_DOMAIN, desc === '' ? undefined : desc);
   }
+  const bus = attr(targetEl, 'bus');
+  if (bus !== undefined && !DISK_BUSES.has(bus)) invalidEnumValue('bus', 'target', bus);
   const driverEl = child(el, 'driver');
   const transientEl = child(el, 'transient');
   const disk: DiskDef = {
@@ -360,7 +383,7 @@ function parseDisk(ctx: Ctx, el: XmlElement): DiskDef {
     attrs: orderAttrs(el, ['model', 'rawio', 'sgio', 'snapshot']),
     target: {
       dev,
-      bus: attr(targetEl, 'bus'),
+      bus,
       tray: attr(targetEl, 'tray'),
       removable: attr(targetEl, 'removable'),
       rotationRate: attr(targetEl, 'rotation_rate'),
@@ -774,6 +797,23 @@ const SIMPLE_CHILDREN: Record<string, ReadonlySet<string>> = {
   crypto: new Set(['backend']),
 };
 
+/** virDomainWatchdogModel and virDomainWatchdogAction in libvirt 9.0. */
+const WATCHDOG_MODELS = new Set(['i6300esb', 'ib700', 'diag288']);
+const WATCHDOG_ACTIONS = new Set(['reset', 'shutdown', 'poweroff', 'pause', 'dump', 'none', 'inject-nmi']);
+
+/** virDomainWatchdogDefParseXML: a known model and action, the rest as any simple device. */
+function parseWatchdog(ctx: Ctx, el: XmlElement): SimpleDeviceDef {
+  const model = attr(el, 'model');
+  if (model === undefined) internalError('watchdog must contain model name');
+  if (!WATCHDOG_MODELS.has(model)) unsupported(`unknown watchdog model '${model}'`);
+  const action = attr(el, 'action');
+  if (action !== undefined && !WATCHDOG_ACTIONS.has(action)) unsupported(`unknown watchdog action '${action}'`);
+  const def = parseSimple(ctx, el);
+  // The action defaults to reset, and is always written out.
+  if (action === undefined) def.attrs.splice(def.attrs.findIndex(([k]) => k === 'model') + 1, 0, ['action', 'reset']);
+  return def;
+}
+
 function parseSimple(ctx: Ctx, el: XmlElement): SimpleDeviceDef {
   const kids: XmlElement[] = [];
   const known = SIMPLE_CHILDREN[el.name];
@@ -831,7 +871,6 @@ function parseDevice(ctx: Ctx, el: XmlElement): DomainDeviceDef | undefined {
     case 'redirdev':
     case 'redirfilter':
     case 'hub':
-    case 'watchdog':
     case 'memballoon':
     case 'rng':
     case 'nvram':
@@ -842,6 +881,8 @@ function parseDevice(ctx: Ctx, el: XmlElement): DomainDeviceDef | undefined {
     case 'vsock':
     case 'crypto':
       return parseSimple(ctx, el);
+    case 'watchdog':
+      return parseWatchdog(ctx, el);
     default:
       return undefined;
   }
@@ -1258,6 +1299,7 @@ export function parseDomainElement(root: XmlElement, opts: DomainXMLOptions = {}
   canonicalSets(def.memoryBacking, 'nodeset');
   def.resource = child(root, 'resource');
   def.sysinfo = children(root, 'sysinfo');
+  smbiosSystemUUID(def, uuidText === undefined);
   def.bootloader = childString(root, 'bootloader');
   def.bootloaderArgs = childString(root, 'bootloader_args');
   def.os = parseOs(child(root, 'os'));

@@ -119,12 +119,13 @@ const TEST_HUGETLBFS = [
  * The qemu.conf of libvirt's test driver (qemuTestDriverInit): SPICE TLS on, default cert dirs
  * but NBD's, which has a comma to check the escaping; the unprivileged driver's state directory
  * lies under a deliberately bogus XDG_RUNTIME_DIR; variable stores go to the system daemon's
- * directory.
+ * directory. qemuxml2argvtest.c adds a SPICE password.
  */
 const TEST_CONFIG: QemuDriverConfig = {
   libDir: '/tmp/lib',
   nvramDir: '/var/lib/libvirt/qemu/nvram',
   spiceTLS: true,
+  spicePassword: '123456',
   nbdTLSx509certdir: '/etc/pki/libvirt-nbd/dummy,path',
   passtStateDir: '/bad-test-used-env-xdg-runtime-dir/libvirt/qemu/run/passt',
 };
@@ -174,7 +175,7 @@ export async function xml2argv(xml: string, caps: QemuCaps, name?: string, firmw
     nvramDir: nvramDirOf(config),
   });
   return buildCommandLine(def, caps, {
-    config, monitorFd: 1729, passedSocketFd: 1729, passedFileFdBase: 1750, vhostVsockFd: 6789, vsockAutoCid: 42, openVdpaDevice: () => 1732, openTap: () => 3, openVhostNet: () => 44, scsiGenericName: () => 'sg0', openVhostScsi: () => 3, secrets: TEST_SECRETS, drmRenderNode: '/dev/dri/foo', id: -1, hugetlbfs: TEST_HUGETLBFS, tpmEmulatorSocket: '/dev/test', tpmPassthroughFds: [1730, 1731], memoryBackingDir: '/var/lib/libvirt/qemu/ram', storage: TEST_STORAGE, fdGroups }).toString({ linebreaks: true }) + '\n';
+    config, monitorFd: 1729, passedSocketFd: 1729, passedFileFdBase: 1750, vhostVsockFd: 6789, vsockAutoCid: 42, openVdpaDevice: () => 1732, openTap: () => 3, openVhostNet: () => 44, isHostCdrom: (path) => path === '/dev/cdrom', scsiGenericName: () => 'sg0', openVhostScsi: () => 3, secrets: TEST_SECRETS, drmRenderNode: '/dev/dri/foo', id: -1, hugetlbfs: TEST_HUGETLBFS, tpmEmulatorSocket: '/dev/test', tpmPassthroughFds: [1730, 1731], memoryBackingDir: '/var/lib/libvirt/qemu/ram', storage: TEST_STORAGE, fdGroups }).toString({ linebreaks: true }) + '\n';
 }
 
 /** xml2xml: the inactive XML after the QEMU post-parse step. */

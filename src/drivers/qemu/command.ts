@@ -67,6 +67,12 @@ export interface BuildCommandLineOptions {
   scsiGenericName?: (adapter: string, bus: number, target: number, unit: number) => string;
   /** Opens /dev/vhost-scsi for a <hostdev type='scsi_host'>, returning the fd (libvirt's tests: 3). */
   openVhostScsi?: () => number;
+  /**
+   * Whether a raw <disk type='block' device='cdrom'> source is a host CD-ROM drive, which QEMU
+   * opens with its host_cdrom driver (libvirt asks the device when it prepares a real start; its
+   * tests say yes for /dev/cdrom). Unset, as in a pretend start: nothing is asked, host_device.
+   */
+  isHostCdrom?: (path: string) => boolean;
   /** Opens /dev/vhost-net for a virtio NIC on a tap, returning the fd (libvirt's tests: 44). */
   openVhostNet?: (net: NetDef) => number;
   /** Opens a vhost-vdpa device for an <interface type='vdpa'> and returns the fd (libvirt's tests: 1732). */
@@ -705,6 +711,8 @@ function buildMachine(b: Builder): void {
   if (hpet && attr(hpet, 'present') !== undefined && caps.has('machine-hpet')) {
     parts.push(`hpet=${attr(hpet, 'present') === 'no' ? 'off' : 'on'}`);
   }
+  // <bios useserial='yes'>: SeaBIOS writes to the serial port instead of a display.
+  if (attr(def.os.extra.find((e) => e.name === 'bios'), 'useserial') === 'yes') parts.push('graphics=off');
   b.add('-machine', parts.join(','));
   // <tcg><tb-cache>: the translation block cache, in MiB.
   const tbCache = def.type !== 'kvm' && def.features?.get('tcg') ? child(def.features.get('tcg')!, 'tb-cache') : undefined;
@@ -892,6 +900,75 @@ function buildSmp(b: Builder): void {
   b.add('-smp', out);
 }
 
+/**
+ * The domain's IOThreads (<iothreads>, <iothreadids>): an iothread object each, named by its id;
+ * ids the definition does not list are the lowest unused numbers.
+ */
+function iothreadIds(def: DomainDef): number[] {
+  const count = Number(textOf(def.iothreads) ?? 0);
+  const listed = def.iothreadids ? children(def.iothreadids).filter((c) => c.name === 'iothread') : [];
+  if (listed.some((c) => [...c.attrs.keys()].some((k) => k !== 'id'))) {
+    throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'IOThread settings are not supported yet');
+  }
+  const ids = listed.map((c) => Number(attr(c, 'id')));
+  for (let id = 1; ids.length < count; id++) if (!ids.includes(id)) ids.push(id);
+  return ids;
+}
+
+function buildIothreads(b: Builder): void {
+  for (const id of iothreadIds(b.def)) b.object([['qom-type', 'iothread'], ['id', `iothread${id}`]]);
+}
+
+/** A disk's or controller's <driver iothread=N>: the iothread object's id, which the domain must have. */
+function iothreadId(b: Builder, id: string | undefined, what: 'Disk' | 'controller'): string | undefined {
+  if (id === undefined) return undefined;
+  if (!iothreadIds(b.def).includes(Number(id))) {
+    throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `${what} iothread '${id}' not defined in iothreadid`);
+  }
+  return `iothread${id}`;
+}
+
+/** The SMBIOS tables <sysinfo type='smbios'> can fill, their <entry> names in QEMU's order. */
+const SMBIOS_TABLES: Array<[element: string, type: number, entries: string[]]> = [
+  ['bios', 0, ['vendor', 'version', 'date', 'release']],
+  ['system', 1, ['manufacturer', 'product', 'version', 'serial', 'uuid', 'sku', 'family']],
+  ['baseBoard', 2, ['manufacturer', 'product', 'version', 'serial', 'asset', 'location']],
+  ['chassis', 3, ['manufacturer', 'version', 'serial', 'asset', 'sku']],
+];
+
+function smbiosMode(def: DomainDef): string | undefined {
+  return attr(def.os.extra.find((e) => e.name === 'smbios'), 'mode');
+}
+
+/** What virtnode does not turn into -smbios yet: fw_cfg sysinfo, the host's own tables. */
+function smbiosUnsupported(def: DomainDef): boolean {
+  if (def.sysinfo.some((s) => attr(s, 'type') !== 'smbios')) return true;
+  const mode = smbiosMode(def);
+  return mode !== undefined && mode !== 'sysinfo' && mode !== 'emulate' && mode !== 'none';
+}
+
+/**
+ * qemuBuildSmbiosCommandLine for <smbios mode='sysinfo'/>: one -smbios per table the domain's
+ * <sysinfo type='smbios'> fills (bios, system, each baseBoard, chassis), then its OEM strings.
+ */
+function buildSmbios(b: Builder): void {
+  const sysinfo = b.def.sysinfo.find((s) => attr(s, 'type') === 'smbios');
+  if (smbiosMode(b.def) !== 'sysinfo' || !sysinfo) return;
+  for (const [element, type, names] of SMBIOS_TABLES) {
+    for (const table of children(sysinfo).filter((c) => c.name === element)) {
+      const entries = children(table).filter((e) => e.name === 'entry');
+      const fields = names.flatMap((name) => {
+        const value = textOf(entries.find((e) => attr(e, 'name') === name));
+        return value === undefined ? [] : [`${name}=${escapeOptionValue(value)}`];
+      });
+      if (fields.length > 0) b.add('-smbios', [`type=${type}`, ...fields].join(','));
+    }
+  }
+  const oem = children(sysinfo).find((c) => c.name === 'oemStrings');
+  const strings = oem ? children(oem).filter((e) => e.name === 'entry').map((e) => `value=${escapeOptionValue(textOf(e) ?? '')}`) : [];
+  if (strings.length > 0) b.add('-smbios', ['type=11', ...strings].join(','));
+}
+
 function buildClock(b: Builder): void {
   const clock = b.def.clock;
   const offset = attr(clock, 'offset') ?? 'utc';
@@ -906,10 +983,14 @@ function buildClock(b: Builder): void {
   const rtcTimer = timers.find((t) => attr(t, 'name') === 'rtc');
   if (rtcTimer && attr(rtcTimer, 'tickpolicy') === 'catchup') rtc += ',driftfix=slew';
   b.add('-rtc', rtc);
-  const pit = timers.find((t) => attr(t, 'name') === 'pit');
-  const pitPolicy = pit ? attr(pit, 'tickpolicy') : undefined;
-  if (pitPolicy === 'delay') b.add('-global', 'kvm-pit.lost_tick_policy=delay');
-  else if (pitPolicy === 'discard') b.add('-global', 'kvm-pit.lost_tick_policy=discard');
+  // The other timers in document order: the PIT's tick policy, an HPET switched off by option
+  // on QEMUs whose machine types have no 'hpet' property yet (before 8.0; see buildMachine).
+  for (const timer of timers) {
+    const name = attr(timer, 'name');
+    const policy = attr(timer, 'tickpolicy');
+    if (name === 'pit' && (policy === 'delay' || policy === 'discard')) b.add('-global', `kvm-pit.lost_tick_policy=${policy}`);
+    if (name === 'hpet' && attr(timer, 'present') === 'no' && !b.caps.has('machine-hpet') && b.caps.has('no-hpet')) b.add('-no-hpet');
+  }
 }
 
 function buildPm(b: Builder): void {
@@ -935,6 +1016,8 @@ function buildBoot(b: Builder): void {
     const timeout = menu.find(([k]) => k === 'timeout')?.[1];
     if (timeout !== undefined && enable === 'yes') parts.push(`splash-time=${timeout}`);
   }
+  const rebootTimeout = attr(b.def.os.extra.find((e) => e.name === 'bios'), 'rebootTimeout');
+  if (rebootTimeout !== undefined) parts.push(`reboot-timeout=${rebootTimeout}`);
   parts.push('strict=on');
   b.add('-boot', parts.join(','));
   // Direct kernel boot.
@@ -1001,6 +1084,8 @@ function buildController(b: Builder, c: ControllerDef): void {
         ]);
       } else if (c.model === 'pcie-switch-upstream-port') {
         b.device([['driver', c.modelName ?? 'x3130-upstream'], ['id', c.info.alias], ...addr]);
+      } else if (c.model === 'pcie-to-pci-bridge') {
+        b.device([['driver', c.modelName ?? 'pcie-pci-bridge'], ['id', c.info.alias], ...addr]);
       } else if (c.model === 'pci-bridge') {
         b.device([['driver', 'pci-bridge'], ['chassis_nr', Number(genericAttr(target, 'chassisNr') ?? c.index)], ['id', c.info.alias], ...addr]);
       } else {
@@ -1067,7 +1152,7 @@ function buildController(b: Builder, c: ControllerDef): void {
       const num = (k: string): number | undefined => (attrOf(c.driver, k) === undefined ? undefined : Number(attrOf(c.driver, k)));
       const ioeventfd = attrOf(c.driver, 'ioeventfd');
       b.device([
-        ['driver', driver], ...virtioOptions(c.driver), ['id', c.info.alias], ['num_queues', num('queues')], ['cmd_per_lun', num('cmd_per_lun')],
+        ['driver', driver], ...virtioOptions(c.driver), ['iothread', iothreadId(b, attrOf(c.driver, 'iothread'), 'controller')], ['id', c.info.alias], ['num_queues', num('queues')], ['cmd_per_lun', num('cmd_per_lun')],
         ['max_sectors', num('max_sectors')], ['ioeventfd', ioeventfd === undefined ? undefined : ioeventfd === 'on'], ...addr,
       ]);
       return;
@@ -1332,9 +1417,14 @@ const CACHE_MODES: Record<string, [boolean, boolean, boolean]> = {
   unsafe: [true, false, true],
 };
 
+/**
+ * qemuDomainPrepareDiskCachemode: the disk's cache mode, or for a writable shared disk without
+ * one 'none', so that no host page cache stands between the guests sharing it.
+ */
 function cacheOf(disk: DiskDef): [boolean, boolean, boolean] | undefined {
   const mode = genericAttr(disk.driver, 'cache');
-  return mode === undefined || mode === 'default' ? undefined : CACHE_MODES[mode];
+  if (mode !== undefined && mode !== 'default') return CACHE_MODES[mode];
+  return disk.shareable && !disk.readonly ? CACHE_MODES.none : undefined;
 }
 
 /** A block device node for a local file or block device: libvirt's `-storage` and `-format` layers. */
@@ -1466,7 +1556,7 @@ function storageProps(b: Builder, disk: DiskDef, img: ChainImage, index: number 
     const reservations = own.find((c) => c.name === 'reservations');
     if (own.length > (reservations ? 1 : 0) || (reservations && !top)) unsupportedSource();
     const dev = sa('dev') ?? '';
-    const cdrom = disk.device === 'cdrom' && dev.startsWith('/dev/cdrom');
+    const cdrom = disk.device === 'cdrom' && img.format === 'raw' && b.opts.isHostCdrom?.(dev) === true;
     return [['driver', cdrom ? 'host_cdrom' : 'host_device'], ['filename', dev], ['pr-manager', reservations ? prManager(b, reservations, index) : undefined]];
   }
   if (img.type === 'dir') {
@@ -1667,7 +1757,7 @@ function buildBlockdev(b: Builder, disk: DiskDef, n: number): string {
       ]));
     }
     const formatName = `libvirt-${index}-format`;
-    const fmt: Props = [['node-name', formatName], ['read-only', top ? readonly : true], ...cacheProp];
+    const fmt: Props = [['node-name', formatName], ['read-only', top ? readonly : true]];
     if (top) {
       const discard = drv('discard');
       if (discard !== undefined && discard !== 'default') fmt.push(['discard', discard]);
@@ -1676,6 +1766,7 @@ function buildBlockdev(b: Builder, disk: DiskDef, n: number): string {
         fmt.push(['detect-zeroes', zeroes === 'unmap' && discard !== 'unmap' ? 'on' : zeroes]);
       }
     }
+    fmt.push(...cacheProp);
     const format = img.type === 'dir' ? 'raw' : img.format;
     if (keySecret !== undefined && format === 'raw') {
       // A LUKS image read through QEMU's luks driver.
@@ -1721,7 +1812,7 @@ function buildDiskDevice(b: Builder, disk: DiskDef, drive: string | undefined): 
     case 'virtio': {
       const drv = disk.driver;
       const num = (k: string): number | undefined => (attrOf(drv, k) === undefined ? undefined : Number(attrOf(drv, k)));
-      props.push(['driver', 'virtio-blk-pci'], ...virtioOptions(drv), ['scsi', disk.device === 'lun' ? true : undefined]);
+      props.push(['driver', 'virtio-blk-pci'], ...virtioOptions(drv), ['iothread', iothreadId(b, attrOf(drv, 'iothread'), 'Disk')], ['scsi', disk.device === 'lun' ? true : undefined]);
       props.push(...onOffProp(drv, 'ioeventfd', 'ioeventfd'), ...onOffProp(drv, 'event_idx', 'event_idx'));
       props.push(['num-queues', num('queues')], ['queue-size', num('queue_size')], ...b.addressProps(info));
       if (info.acpiIndex !== undefined) props.push(['acpi-index', info.acpiIndex]);
@@ -2057,6 +2148,7 @@ function buildNet(b: Builder, net: NetDef): void {
   props.push(['netdev', netdevId], ['id', alias], ['mac', net.mac], ['bootindex', b.bootIndex(net.info)]);
   props.push(...b.addressProps(net.info));
   if (net.info.acpiIndex !== undefined) props.push(['acpi-index', net.info.acpiIndex]);
+  props.push(...romProps(net.info));
   b.device(props);
 }
 
@@ -2177,7 +2269,7 @@ function audiodevOf(b: Builder): string | undefined {
 
 /** qemuBuildGraphicsVNCCommandLine */
 function buildVnc(b: Builder, g: GraphicsDef): void {
-  for (const [k] of g.attrs) if (k !== 'sharePolicy' && k !== 'powerControl' && k !== 'listen') unsupportedGraphics(k);
+  for (const [k] of g.attrs) if (!['sharePolicy', 'powerControl', 'listen', 'passwd', 'passwdValidTo', 'connected'].includes(k)) unsupportedGraphics(k);
   if (g.children.some((c) => c.name !== 'audio') || g.socket !== undefined) unsupportedGraphics('vnc child');
   let ltype = listenAttr(g, 'type');
   if ((ltype === undefined || ltype === 'address') && listenAttr(g, 'address') === undefined && b.config.vncAutoUnixSocket) ltype = 'socket';
@@ -2196,6 +2288,8 @@ function buildVnc(b: Builder, g: GraphicsDef): void {
   const share = graphicsAttr(g, 'sharePolicy');
   if (share !== undefined) out += `,share=${share}`;
   const cfg = b.config;
+  // The password itself goes through the monitor once QEMU runs.
+  if (ltype !== 'none' && (graphicsAttr(g, 'passwd') !== undefined || cfg.vncPassword !== undefined)) out += ',password=on';
   if (ltype !== 'none' && cfg.vncTLS) {
     b.tlsCredsObject('vnc-tls-creds0', cfg.vncTLSx509certdir ?? DEFAULT_VNC_TLS_DIR, true, cfg.vncTLSx509verify ?? false);
     out += ',tls-creds=vnc-tls-creds0';
@@ -2278,9 +2372,12 @@ function buildSpice(b: Builder, g: GraphicsDef): void {
     parts.push('sasl=on');
     if (cfg.spiceSASLdir !== undefined) b.cmd.addEnv('SASL_CONF_PATH', cfg.spiceSASLdir);
   }
+  // A password (the display's or qemu.conf's) is set through the monitor after start; without
+  // one QEMU has to be told that no ticket is needed.
+  if (graphicsAttr(g, 'passwd') === undefined && cfg.spicePassword === undefined) parts.push('disable-ticketing=on');
   if (ltype !== 'socket' && ltype !== 'none' && spicePorts(g, cfg).tlsPort > 0) {
     if (!cfg.spiceTLS) {
-      throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'Spice TLS port set in XML configuration, but TLS is disabled in qemu.conf');
+      throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'spice TLS port set in XML configuration, but TLS is disabled in qemu.conf');
     }
     parts.push(`x509-dir=${escapeOptionValue(cfg.spiceTLSx509certdir ?? DEFAULT_SPICE_TLS_DIR)}`);
   }
@@ -2389,7 +2486,7 @@ function buildVideos(b: Builder): void {
       if (vram !== undefined) props.push(['vgamem_mb', vram / 1024]);
     } else if (type === 'virtio') {
       const heads = num('heads');
-      if (vhostUser || accel3d || (heads !== undefined && heads !== 1)) props.push(['max_outputs', heads ?? 1]);
+      if (vhostUser || accel3d || heads !== undefined) props.push(['max_outputs', heads ?? 1]);
       if (vhostChardev) props.push(['chardev', vhostChardev]);
     } else if (type === 'bochs') {
       const vram = num('vram');
@@ -2410,7 +2507,11 @@ function buildSounds(b: Builder): void {
       case 'ich6':
       case 'ich9':
         b.device([['driver', model === 'ich9' ? 'ich9-intel-hda' : 'intel-hda'], ['id', alias], ...b.addressProps(s.info)]);
-        b.device([['driver', 'hda-duplex'], ['id', `${alias}-codec0`], ['bus', `${alias}.0`], ['cad', 0], ['audiodev', audiodev]]);
+        // Each <codec> at the next codec address, in order; a duplex one when there is none.
+        const codecs = s.children.filter((c) => c.name === 'codec').map((c) => attr(c, 'type') ?? 'duplex');
+        (codecs.length > 0 ? codecs : ['duplex']).forEach((type, cad) => {
+          b.device([['driver', `hda-${type}`], ['id', `${alias}-codec${cad}`], ['bus', `${alias}.0`], ['cad', cad], ['audiodev', audiodev]]);
+        });
         break;
       case 'ac97':
       case 'es1370':
@@ -2563,8 +2664,16 @@ function mdevProps(b: Builder, h: HostdevDef): Props {
 function vfioProps(b: Builder, host: string, info: DeviceInfo, teaming: NetDef['teaming']): Props {
   const props: Props = [['driver', 'vfio-pci'], ['host', host], ['id', info.alias], ['bootindex', b.bootIndex(info)]];
   if (teaming?.type === 'transient' && teaming.persistent) props.push(['failover_pair_id', teaming.persistent]);
-  props.push(...b.addressProps(info));
+  props.push(...b.addressProps(info), ...romProps(info));
   return props;
+}
+
+/** qemuBuildRomProps: a PCI device's <rom>: its BAR switched, another ROM image, or none at all. */
+function romProps(info: DeviceInfo): Props {
+  const get = (k: string): string | undefined => info.rom?.find(([n]) => n === k)?.[1];
+  if (get('enabled') === 'no') return [['romfile', '']];
+  const bar = get('bar');
+  return [['rombar', bar === 'on' ? 1 : bar === 'off' ? 0 : undefined], ['romfile', get('file')]];
 }
 
 function buildMemballoon(b: Builder): void {
@@ -2574,7 +2683,8 @@ function buildMemballoon(b: Builder): void {
   if (model === 'none') return;
   if (model !== 'virtio') throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported memballoon model '${model}'`);
   const driver = childDriver(m);
-  if (m.children.some((c) => c.name !== 'driver') || (driver && [...driver.attrs.keys()].some((k) => !VIRTIO_DRIVER_ATTRS.has(k)))) {
+  // <stats period=> is set through the monitor once QEMU runs.
+  if (m.children.some((c) => c.name !== 'driver' && c.name !== 'stats') || (driver && [...driver.attrs.keys()].some((k) => !VIRTIO_DRIVER_ATTRS.has(k)))) {
     throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'unsupported memballoon settings');
   }
   const props: Props = [['driver', 'virtio-balloon-pci'], ...virtioOptions(driver), ['id', m.info.alias]];
@@ -2587,19 +2697,22 @@ function buildMemballoon(b: Builder): void {
 }
 
 const DISK_DRIVER_ATTRS = new Set([
-  'name', 'type', 'cache', 'io', 'discard', 'detect_zeroes', 'error_policy', 'rerror_policy', 'copy_on_read',
+  'name', 'type', 'iothread', 'cache', 'io', 'discard', 'detect_zeroes', 'error_policy', 'rerror_policy', 'copy_on_read',
   'iommu', 'ats', 'packed', 'page_per_vq', 'ioeventfd', 'event_idx', 'queues', 'queue_size',
 ]);
 const NET_DRIVER_ATTRS = new Set(['name', 'txmode', 'ioeventfd', 'event_idx', 'queues', 'rx_queue_size', 'tx_queue_size', 'rss', 'rss_hash_report', 'iommu', 'ats', 'packed', 'page_per_vq']);
 const VIRTIO_DRIVER_ATTRS = new Set(['iommu', 'ats', 'packed', 'page_per_vq']);
-/** The virtio-scsi controller's own <driver> tunables (no iothread yet). */
-const VIRTIO_SCSI_DRIVER_ATTRS = new Set(['queues', 'cmd_per_lun', 'max_sectors', 'ioeventfd']);
+/** The virtio-scsi controller's own <driver> tunables. */
+const VIRTIO_SCSI_DRIVER_ATTRS = new Set(['queues', 'cmd_per_lun', 'max_sectors', 'ioeventfd', 'iothread']);
 
 const WATCHDOG_ACTIONS: Record<string, string> = { dump: 'pause' };
 
 function buildWatchdogs(b: Builder): void {
   for (const w of b.def.devices.watchdogs) {
     const model = simpleAttr(w, 'model') ?? 'i6300esb';
+    if (model === 'diag288' && !b.def.os.arch?.startsWith('s390')) {
+      throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'diag288 model of watchdog is allowed for s390 and s390x only');
+    }
     if (model !== 'ib700' && model !== 'i6300esb') throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported watchdog model '${model}'`);
     b.device([['driver', model], ['id', w.info.alias], ...b.addressProps(w.info)]);
     const action = simpleAttr(w, 'action');
@@ -2623,10 +2736,18 @@ function buildRedirdevs(b: Builder): void {
   }
 }
 
+/** The PCI device of each virtio RNG model: the plain one, or one pinned to (non-)transitional. */
+const RNG_DRIVERS: Record<string, string> = {
+  virtio: 'virtio-rng-pci',
+  'virtio-transitional': 'virtio-rng-pci-transitional',
+  'virtio-non-transitional': 'virtio-rng-pci-non-transitional',
+};
+
 function buildRngs(b: Builder): void {
   for (const r of b.def.devices.rngs) {
-    const model = simpleAttr(r, 'model');
-    if (model !== 'virtio') throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported rng model '${model}'`);
+    const model = simpleAttr(r, 'model') ?? '';
+    const driver = RNG_DRIVERS[model];
+    if (!driver) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported rng model '${model}'`);
     const backend = r.children.find((c) => c.name === 'backend');
     const objId = `obj${r.info.alias}`;
     const bmodel = attr(backend, 'model');
@@ -2642,7 +2763,7 @@ function buildRngs(b: Builder): void {
       throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `unsupported rng backend '${bmodel}'`);
     }
     const rate = r.children.find((c) => c.name === 'rate');
-    const props: Props = [['driver', 'virtio-rng-pci'], ...virtioOptions(childDriver(r)), ['rng', objId], ['id', r.info.alias]];
+    const props: Props = [['driver', driver], ...virtioOptions(childDriver(r)), ['rng', objId], ['id', r.info.alias]];
     if (rate) {
       props.push(['max-bytes', Number(attr(rate, 'bytes'))], ['period', Number(attr(rate, 'period') ?? 1000)]);
     }
@@ -2702,8 +2823,8 @@ function refuseUnsupported(def: DomainDef): void {
   }
   if (d.nvram) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'device not supported yet');
   const unsupportedTop: Array<[string, unknown]> = [
-    ['numa', def.cpu && child(def.cpu, 'numa') && children(child(def.cpu, 'numa')!).some((c) => c.name !== 'cell' && c.name !== 'interconnects') ? true : undefined], ['iothreads', def.iothreads],
-    ['sysinfo', def.sysinfo.length ? true : undefined], ['loader', loaderUnsupported(def) ? true : undefined], ['launchSecurity', def.launchSecurity && !sevSettings(def.launchSecurity) ? true : undefined],
+    ['numa', def.cpu && child(def.cpu, 'numa') && children(child(def.cpu, 'numa')!).some((c) => c.name !== 'cell' && c.name !== 'interconnects') ? true : undefined],
+    ['sysinfo', smbiosUnsupported(def) ? true : undefined], ['loader', loaderUnsupported(def) ? true : undefined], ['launchSecurity', def.launchSecurity && !sevSettings(def.launchSecurity) ? true : undefined],
     ['seclabel', def.seclabels.length ? true : undefined],
     ['genid', def.genid === '' ? true : undefined], ['firmware', def.os.firmware],
     ['memtune', def.memtune],
@@ -2869,9 +2990,11 @@ function build(input: DomainDef, binaryCaps: QemuCaps, options: BuildCommandLine
   buildLoader(b);
   buildMemory(b);
   buildSmp(b);
+  buildIothreads(b);
   buildNuma(b);
   b.add('-uuid', def.uuid);
   if (def.genid !== undefined && def.genid !== '') b.device([['driver', 'vmgenid'], ['guid', def.genid], ['id', 'vmgenid0']]);
+  buildSmbios(b);
   if (def.devices.graphics.length === 0) b.add('-display', 'none');
   b.add('-no-user-config', '-nodefaults');
   const monitor: ChardevBackend =

@@ -1,5 +1,7 @@
 // The qemu.conf settings (libvirt 9.0 virQEMUDriverConfig) that change a domain's post-parse
 // defaults or its command line. Every field is optional; unset means qemu.conf's default.
+import fs from 'node:fs';
+import path from 'node:path';
 
 export interface QemuDriverConfig {
   /** The driver's state directory (libvirt's cfg->libDir, default /var/lib/libvirt/qemu; tests: /tmp/lib). */
@@ -12,6 +14,8 @@ export interface QemuDriverConfig {
   vncTLSx509verify?: boolean;
   /** vnc_tls_x509_cert_dir (default /etc/pki/libvirt-vnc). */
   vncTLSx509certdir?: string;
+  /** vnc_password: the password of VNC displays without a passwd of their own (set through the monitor). */
+  vncPassword?: string;
   /** vnc_sasl, and vnc_sasl_dir for SASL_CONF_PATH. */
   vncSASL?: boolean;
   vncSASLdir?: string;
@@ -24,6 +28,11 @@ export interface QemuDriverConfig {
   /** spice_tls and spice_tls_x509_cert_dir (default /etc/pki/libvirt-spice). */
   spiceTLS?: boolean;
   spiceTLSx509certdir?: string;
+  /**
+   * spice_password: the password of SPICE displays without a passwd of their own (set through the
+   * monitor, never on the command line). Unset, such displays get disable-ticketing=on.
+   */
+  spicePassword?: string;
   /** spice_sasl, and spice_sasl_dir for SASL_CONF_PATH. */
   spiceSASL?: boolean;
   spiceSASLdir?: string;
@@ -50,6 +59,30 @@ export interface QemuDriverConfig {
   nogfxAllowHostAudio?: boolean;
   /** The daemon's QEMU_AUDIO_DRV and SDL_AUDIODRIVER, which libvirt consults for default audio. */
   audioEnv?: { QEMU_AUDIO_DRV?: string; SDL_AUDIODRIVER?: string };
+}
+
+/** default_tls_x509_cert_dir of a system or per-user driver. */
+export const DEFAULT_TLS_DIR = '/etc/pki/qemu';
+
+/**
+ * qemu.conf's defaults for a driver whose private directory is `libDir` on this host
+ * (virQEMUDriverConfigNew and virQEMUDriverConfigSetDefaults): variable stores under libDir, each
+ * TLS certificate directory /etc/pki/libvirt-<name> when the host has one, else `tlsDir`
+ * (default_tls_x509_cert_dir: /etc/pki/qemu, <root>/etc/pki/qemu for an embedded driver).
+ */
+export function hostDriverConfig(libDir: string, tlsDir = DEFAULT_TLS_DIR): QemuDriverConfig {
+  const certDir = (name: string): string => {
+    const own = `/etc/pki/libvirt-${name}`;
+    return fs.existsSync(own) ? own : tlsDir;
+  };
+  return {
+    libDir,
+    nvramDir: path.join(libDir, 'nvram'),
+    vncTLSx509certdir: certDir('vnc'),
+    spiceTLSx509certdir: certDir('spice'),
+    chardevTLSx509certdir: certDir('chardev'),
+    nbdTLSx509certdir: certDir('nbd'),
+  };
 }
 
 export const DEFAULT_VNC_TLS_DIR = '/etc/pki/libvirt-vnc';

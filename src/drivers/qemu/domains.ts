@@ -68,7 +68,7 @@ import { writeFileAtomic } from './caps-cache';
 import type { QemuMonitorEvent as RawMonitorEvent } from './monitor';
 import { QemuMonitor } from './monitor';
 import { qemuAssignDeviceAliases, qemuParseDomainXML } from './postparse';
-import { nvramDirOf, type QemuDriverConfig } from './config';
+import { hostDriverConfig, nvramDirOf, type QemuDriverConfig } from './config';
 import { fileSystemError, firmwareDescriptorDirs, qemuFirmwareFillDomain, qemuPrepareNVRAM } from './firmware';
 import { assignVfioBackend, hostdevManager, pciHostdevRequests, type HostdevManager } from './hostdev';
 import { cleanupQemu, launchQemu, logTail, type ProcessIdentity, QemuProcess } from './process';
@@ -80,11 +80,6 @@ function nvramPathOf(def: DomainDef, config: QemuDriverConfig): string | undefin
   return def.os.firmware === 'efi' ? path.join(nvramDirOf(config), `${def.name}_VARS.fd`) : undefined;
 }
 
-/** The qemu.conf settings a driver with these directories parses with. */
-export function qemuDriverConfigFor(dirs: QemuDirs): QemuDriverConfig {
-  return { nvramDir: path.join(dirs.libDir, 'nvram') };
-}
-
 export interface QemuDirs {
   configDir: string;
   stateDir: string;
@@ -93,6 +88,36 @@ export interface QemuDirs {
   logDir: string;
   libDir: string;
   cacheDir: string;
+  /** default_tls_x509_cert_dir when it is not the host's /etc/pki/qemu (an embedded driver's). */
+  tlsDir?: string;
+}
+
+/**
+ * qemuProcessGraphicsSetupPassword: the passwords of VNC and SPICE displays go to QEMU through the
+ * monitor (the command line only says password=on, or leaves SPICE's tickets on), each valid until
+ * its passwdValidTo or for ever.
+ */
+async function setGraphicsPasswords(def: DomainDef, monitor: QemuMonitor): Promise<void> {
+  for (const g of def.devices.graphics) {
+    if (g.type !== 'vnc' && g.type !== 'spice') continue;
+    const get = (k: string): string | undefined => g.attrs.find(([n]) => n === k)?.[1];
+    const password = get('passwd');
+    if (password === undefined) continue;
+    await monitor.command('set_password', { protocol: g.type, password, connected: get('connected') ?? 'keep' });
+    const validTo = get('passwdValidTo');
+    const until = validTo === undefined ? undefined : Math.floor(Date.parse(`${validTo}Z`) / 1000);
+    const time = until === undefined ? 'never' : until <= Date.now() / 1000 ? 'now' : String(until);
+    await monitor.command('expire_password', { protocol: g.type, time });
+  }
+}
+
+/** qemuProcessSetupBalloon, its statistics: the guest reports them every <stats period=> seconds. */
+async function setBalloonStatsPeriod(def: DomainDef, monitor: QemuMonitor): Promise<void> {
+  const balloon = def.devices.memballoon;
+  const stats = balloon?.children.find((c) => c.name === 'stats');
+  const period = Number(stats?.attrs.get('period') ?? 0);
+  if (!balloon?.info.alias || !(period > 0)) return;
+  await monitor.command('qom-set', { path: `/machine/peripheral/${balloon.info.alias}`, property: 'guest-stats-polling-interval', value: period });
 }
 
 /** What a status file holds: enough to find QEMU again and to show the domain meanwhile. */
@@ -178,7 +203,7 @@ export class QemuDriverState extends DriverEventState {
   private readonly byName = new Map<string, QemuDomainObj>();
   private nextID = 1;
 
-  /** The settings definitions are parsed with: variable stores go under the driver's directory. */
+  /** qemu.conf's defaults for the driver's directories (nvram and TLS directories, ...). */
   readonly config: QemuDriverConfig;
 
   constructor(
@@ -189,7 +214,7 @@ export class QemuDriverState extends DriverEventState {
     readonly kernelRoot = '',
   ) {
     super();
-    this.config = qemuDriverConfigFor(dirs);
+    this.config = hostDriverConfig(dirs.libDir, dirs.tlsDir);
   }
 
   /** The host PCI devices domains are given (one manager per kernel root in the process). */
@@ -254,7 +279,7 @@ export class QemuDriverState extends DriverEventState {
     let live: DomainDef;
     try {
       // As libvirt reads its status XML: the live state as it was written, not validated again.
-      live = qemuParseDomainXML(status.xml, this.caps, VIR_DOMAIN_DEF_PARSE_STATUS | VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE);
+      live = qemuParseDomainXML(status.xml, this.caps, VIR_DOMAIN_DEF_PARSE_STATUS | VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE, this.config);
     } catch {
       return; // not ours to understand: left alone rather than guessed at
     }
@@ -599,7 +624,7 @@ export class QemuDriverState extends DriverEventState {
         id,
         def: live,
         caps: this.caps,
-        dirs: { libDir: this.dirs.libDir, logDir: this.dirs.logDir },
+        dirs: { libDir: this.dirs.libDir, logDir: this.dirs.logDir, tlsDir: this.dirs.tlsDir },
         privileged: this.privileged,
         monitorTimeoutMs: 30_000,
       });
@@ -621,6 +646,8 @@ export class QemuDriverState extends DriverEventState {
     this.watch(obj, run);
     try {
       await this.fillPtyPaths(obj, proc.monitor!);
+      await setGraphicsPasswords(obj.def, proc.monitor!);
+      await setBalloonStatsPeriod(obj.def, proc.monitor!);
       if (!paused) await proc.monitor!.command('cont');
       run.starting = false;
       obj.state = paused ? VIR_DOMAIN_PAUSED : VIR_DOMAIN_RUNNING;

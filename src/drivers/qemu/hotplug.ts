@@ -194,7 +194,7 @@ export class QemuHotplug {
     addDevice(copy.devices, dev);
     const flags = live ? VIR_DOMAIN_XML_SECURE : VIR_DOMAIN_XML_SECURE | VIR_DOMAIN_XML_INACTIVE;
     const xml = formatDomainXML(copy, flags);
-    return qemuParseDomainXML(xml, this.state.caps, live ? VIR_DOMAIN_DEF_PARSE_STATUS | VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE : undefined);
+    return qemuParseDomainXML(xml, this.state.caps, live ? VIR_DOMAIN_DEF_PARSE_STATUS | VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE : undefined, this.state.config);
   }
 
   /** qemuDomainAttachDeviceConfig's duplicate checks. */
@@ -291,7 +291,7 @@ export class QemuHotplug {
 
   private command(obj: QemuDomainObj, def: DomainDef, nodes: Map<string, number>): string[] {
     const d = this.state.dirs;
-    return liveCommand(structuredClone(def), this.state.caps, obj.id, { libDir: d.libDir, logDir: d.logDir }, this.state.privileged, nodes).args;
+    return liveCommand(structuredClone(def), this.state.caps, obj.id, { libDir: d.libDir, logDir: d.logDir, tlsDir: d.tlsDir }, this.state.privileged, nodes).args;
   }
 
   async detach(obj: QemuDomainObj, xml: string, flags: number): Promise<void> {

@@ -1,6 +1,7 @@
 // The QEMU connection driver (qemu:///system, qemu:///session, qemu:///embed?root=DIR), so far
 // the connection-level entries that need no running domain: type, version, hostname, vCPU limit
 // and domxml-to-native. The driver runs in the calling process, like libvirt's embedded driver.
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,18 +16,19 @@ import {
   VIR_FROM_URI,
   virError,
 } from '../../error';
-import type { DomainDef } from '../../conf/domain-def';
+import type { DomainDef, NetDef } from '../../conf/domain-def';
 import type { QemuCaps } from './capabilities';
 import { QemuCapsCache } from './caps-cache';
+import { hostDriverConfig, type QemuDriverConfig } from './config';
 import { buildCommandLine } from './command';
 import { nvramDirOf } from './config';
-import { keepAlive, qemuDriverConfigFor, QemuDriverState, type QemuDirs } from './domains';
+import { keepAlive, QemuDriverState, type QemuDirs } from './domains';
 import { firmwareDescriptorDirs, qemuFirmwareFillDomain, wantsFirmwareLookup } from './firmware';
 import { gatherDomainCapsHost, gatherQemuHostFacts } from './host-facts';
 import { qemuCapabilitiesXML, qemuDomainCapabilitiesXML, type QemuHostFacts } from './host-caps';
 import { qemuDomainDriver } from './hypervisor';
 import { qemuNodeDeviceDriver } from './node-device';
-import { qemuParseDomainXML } from './postparse';
+import { qemuAssignMissingPciAddresses, qemuParseDomainXML } from './postparse';
 import { pathVirtioChannels, shortName } from './process';
 import { checkFlags } from '../../util/flags';
 import { kernelFiles } from '../../util/sysfs';
@@ -89,6 +91,7 @@ export function qemuDirsForURI(uri: URL): QemuDirs {
       logDir: path.join(base, 'log', 'qemu'),
       libDir: path.join(base, 'lib', 'qemu'),
       cacheDir: path.join(base, 'cache', 'qemu'),
+      tlsDir: path.join(base, 'etc', 'pki', 'qemu'),
     };
   }
   throw virError(VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU, `unexpected QEMU URI path '${where}'`);
@@ -138,6 +141,8 @@ function capsCacheFor(cacheDir: string): QemuCapsCache {
 /** The state behind one open connection. */
 export class QemuConnection {
   private readonly capsCache: QemuCapsCache;
+  private driverConfig: QemuDriverConfig | undefined;
+  private vhostNetCheck: { at: number; usable: boolean } | undefined;
 
   constructor(
     readonly binary: string,
@@ -159,29 +164,94 @@ export class QemuConnection {
     if (format !== QEMU_CONFIG_FORMAT_ARGV) {
       throw virError(VIR_ERR_INVALID_ARG, VIR_FROM_QEMU, `unsupported config type ${format}`);
     }
-    const caps = await this.caps();
-    const config = qemuDriverConfigFor(this.dirs);
-    const def = qemuParseDomainXML(xml, caps, undefined, config);
+    let caps = await this.caps();
+    const config = this.config();
+    let def = qemuParseDomainXML(xml, caps, undefined, config);
+    const emulator = def.devices.emulator;
+    if (emulator !== undefined && emulator !== caps.data.binary) {
+      // The definition names another binary (qemu-system-i386, say): its capabilities decide,
+      // defaults included, as libvirt parses with those of the domain's emulator.
+      caps = await this.capsCache.lookup(emulator);
+      def = qemuParseDomainXML(xml, caps, undefined, config);
+    }
     // A pretend fresh start: firmware autoselection reads the descriptors; nothing else does I/O.
     if (wantsFirmwareLookup(def)) {
       await qemuFirmwareFillDomain(def, { dirs: firmwareDescriptorDirs(process.getuid?.() === 0), nvramDir: nvramDirOf(config) });
     }
-    return this.toNative(def, caps);
+    return this.toNative(def, caps, config);
   }
 
-  /** The synchronous part of domainXMLToNative, given the parsed definition and capabilities. */
-  toNative(def: DomainDef, caps: QemuCaps): string {
+  /** Whether /dev/vhost-net can be opened, looked at once a second at most (a syscall each). */
+  private vhostNet(): boolean {
+    const now = performance.now();
+    if (this.vhostNetCheck === undefined || now - this.vhostNetCheck.at > 1000) {
+      this.vhostNetCheck = { at: now, usable: vhostNetUsable() };
+    }
+    return this.vhostNetCheck.usable;
+  }
+
+  /** qemu.conf's defaults for this connection's directories, looked at once. */
+  private config(): QemuDriverConfig {
+    this.driverConfig ??= hostDriverConfig(this.dirs.libDir, this.dirs.tlsDir);
+    return this.driverConfig;
+  }
+
+  /**
+   * The synchronous part of domainXMLToNative, given the parsed definition and its emulator's
+   * capabilities: the caller's environment passed through as at a real start, interfaces turned
+   * into bare taps (see pretendNetworking).
+   */
+  private toNative(def: DomainDef, caps: QemuCaps, config: QemuDriverConfig): string {
+    pretendNetworking(def);
     const domainName = `domain--1-${shortName(def.name)}`;
     const domainDir = path.join(this.dirs.libDir, domainName);
     pathVirtioChannels(def, path.join(this.dirs.libDir, 'channel', 'target', domainName));
+    // libvirt opens a tap (and /dev/vhost-net for virtio NICs where it can) and prints the fds it
+    // got; nothing is opened here, the numbers only stand for them.
+    let fd = FIRST_PRETEND_FD;
     const cmd = buildCommandLine(def, caps, {
       scratchDefinition: true,
       id: -1,
       libDir: domainDir,
       monitorPath: path.join(domainDir, 'monitor.sock'),
+      hostEnv: { env: process.env, privileged: process.getuid?.() === 0 },
+      config,
+      memoryBackingDir: path.join(this.dirs.libDir, 'ram'),
+      openTap: () => fd++,
+      openVhostNet: this.vhostNet() ? () => fd++ : undefined,
+      // Neither is done for a pretend start: no vhost-vsock fd (-1), no CID acquired (0).
+      vhostVsockFd: -1,
+      vsockAutoCid: 0,
     });
     return cmd.toString({ linebreaks: false });
   }
+}
+
+/** The first fd a process has after stdin, stdout and stderr. */
+const FIRST_PRETEND_FD = 3;
+
+/** Whether this process could open /dev/vhost-net, as libvirt tries for each virtio NIC. */
+function vhostNetUsable(): boolean {
+  try {
+    fs.accessSync('/dev/vhost-net', fs.constants.R_OK | fs.constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * qemuConnectDomainXMLToNative's interfaces: a pretend start sets up no bridge, network or
+ * macvtap, so each interface becomes a bare 'ethernet' one (a tap) that keeps only its MAC address
+ * and model; its driver options, alias, address, boot order and the rest go, and it gets a new
+ * address. libvirt 9.0 does the same to hostdev interfaces and then trips over their passthrough
+ * half (an error, or a crash); virtnode leaves those as they are.
+ */
+function pretendNetworking(def: DomainDef): void {
+  if (def.devices.interfaces.every((net) => net.type === 'hostdev')) return;
+  def.devices.interfaces = def.devices.interfaces.map((net): NetDef =>
+    net.type === 'hostdev' ? net : { kind: 'interface', type: 'ethernet', mac: net.mac, model: net.model, extra: [], info: {} });
+  qemuAssignMissingPciAddresses(def);
 }
 
 /**

@@ -21,8 +21,8 @@ import {
   VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE,
 } from '../../conf/domain';
 import { attr, child, parseXML, type XmlElement, type XmlNode } from '../../conf/xml';
-import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN, VIR_FROM_QEMU, virError } from '../../error';
-import type { PciAddress } from '../../util/pci';
+import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, VIR_FROM_QEMU, virError } from '../../error';
+import { formatPciAddress, type PciAddress } from '../../util/pci';
 import type { QemuCaps } from './capabilities';
 import { nvramDirOf, type QemuDriverConfig } from './config';
 import { memoryAlias } from './memory';
@@ -288,8 +288,9 @@ export function qemuDomainDefPostParse(def: DomainDef, caps: QemuCaps, config: Q
   if (!def.devices.emulator && caps.data.binary) def.devices.emulator = caps.data.binary;
   if (!def.os.arch) def.os.arch = caps.arch;
   if (!def.os.machine) def.os.machine = caps.defaultMachine(def.type)?.name;
-  // qemuCanonicalizeMachine: an alias ('q35') is stored as the machine it stands for.
-  else def.os.machine = caps.canonicalMachine(def.type, def.os.machine);
+  // qemuCanonicalizeMachine: an alias ('pc', 'q35') is stored as the versioned machine it names
+  // today, so that the guest keeps that machine when a newer QEMU moves the alias.
+  if (def.os.machine) def.os.machine = caps.canonicalMachine(def.type, def.os.machine);
   defaultCpu(def, caps);
   defaultControllers(def, caps);
   defaultInputs(def);
@@ -570,16 +571,33 @@ export function hostdevNeedsPci(h: HostdevDef): boolean {
   return h.type === 'pci' || h.type === 'scsi_host' || (h.type === 'mdev' && h.attrs.some(([k, v]) => k === 'model' && v === 'vfio-pci'));
 }
 
-function assignPciAddresses(def: DomainDef): void {
+/**
+ * qemuDomainAssignAddresses again at a start, for devices that lost theirs since the definition
+ * was parsed (domxml-to-native's replacement NICs): free slots and free root ports first, and
+ * on q35 only as many new root ports as they need, without the spare one a definition gets.
+ */
+export function qemuAssignMissingPciAddresses(def: DomainDef): void {
+  assignPciAddresses(def, false);
+}
+
+function assignPciAddresses(def: DomainDef, hotplugSpare = true): void {
   if (!isI440fx(def) && !isQ35(def)) return;
   const d = def.devices;
   const slots = new PciSlots(isQ35(def) ? 1 : 2);
   const q35 = isQ35(def);
   slots.reserve({ domain: 0, bus: 0, slot: 0, function: 0 });
   if (!q35) slots.reserve({ domain: 0, bus: 0, slot: 1, function: 0 });
+  const taken = new Set<number>();
   for (const dev of allDevices(def)) {
     const a = 'info' in dev ? pciOf(dev.info) : undefined;
-    if (a) slots.reserve(a);
+    if (!a) continue;
+    const key = ((a.domain * 256 + a.bus) * 32 + a.slot) * 8 + a.function;
+    // A serial console is the first serial port again, address included.
+    if (taken.has(key) && dev.kind !== 'console') {
+      throw virError(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, `Attempted double use of PCI Address ${formatPciAddress(a)}`);
+    }
+    taken.add(key);
+    slots.reserve(a);
   }
   for (const n of d.interfaces) if (n.type === 'hostdev' && pciOf(n.info)) slots.reserve(pciOf(n.info)!);
 
@@ -614,10 +632,12 @@ function assignPciAddresses(def: DomainDef): void {
   const want = (info: DeviceInfo): void => {
     if (!info.address) wanted.push(info);
   };
+  // Conventional PCI devices: on q35 they go behind a pcie-pci-bridge.
+  const conventional = new Set<DeviceInfo>();
   for (const fs of d.filesystems) want(fs.info);
   for (const n of d.interfaces) {
     if (n.type === 'hostdev' || NON_PCI_NET_MODELS.has(n.model ?? '')) continue;
-    if (q35 && LEGACY_PCI_NET_MODELS.has(n.model ?? 'rtl8139')) legacyOnQ35(n.model ?? 'rtl8139');
+    if (LEGACY_PCI_NET_MODELS.has(n.model ?? 'rtl8139')) conventional.add(n.info);
     want(n.info);
   }
   for (const s of d.sounds) if (PCI_SOUND_MODELS.has(simpleAttr(s, 'model') ?? '')) want(s.info);
@@ -628,18 +648,42 @@ function assignPciAddresses(def: DomainDef): void {
   const balloon = d.memballoon;
   if (balloon && simpleAttr(balloon, 'model')?.startsWith('virtio')) want(balloon.info);
   for (const r of d.rngs) if (simpleAttr(r, 'model')?.startsWith('virtio')) want(r.info);
-  for (const w of d.watchdogs) if (simpleAttr(w, 'model') === 'i6300esb') want(w.info);
+  for (const w of d.watchdogs) {
+    if (simpleAttr(w, 'model') !== 'i6300esb') continue;
+    conventional.add(w.info);
+    want(w.info);
+  }
   for (const v of d.videos) if (PCI_VIDEO_MODELS.has(attr(modelOf(v), 'type') ?? '')) want(v.info);
   for (const i of d.inputs) if (i.bus === 'virtio') want(i.info);
   if (d.vsock) want(d.vsock.info);
 
   if (!q35) {
     for (const c of d.controllers) if (c.type === 'pci' && controllerNeedsPci(def, c) && !c.info.address) setPci(c.info, slots.next());
-    for (const info of wanted) setPci(info, slots.next());
+    const usb2 = new Map(d.controllers.filter((c) => c.type === 'usb' && USB2_FUNCTIONS[c.model ?? ''] !== undefined).map((c) => [c.info, c]));
+    for (const info of wanted) {
+      const companion = usb2.get(info);
+      if (companion) setPci(info, usb2CompanionAddress(companion, [...usb2.values()], slots));
+      else setPci(info, slots.next());
+    }
   } else {
-    assignQ35(def, slots, wanted);
+    assignQ35(def, slots, wanted, conventional, hotplugSpare);
   }
   markMultifunction(def);
+}
+
+/** The function of each USB2 controller in the slot it shares with its companions. */
+const USB2_FUNCTIONS: Record<string, number> = { 'ich9-ehci1': 7, 'ich9-uhci1': 0, 'ich9-uhci2': 1, 'ich9-uhci3': 2 };
+
+/**
+ * qemuDomainAssignDevicePCISlots for USB2: an EHCI controller and its UHCI companions (same
+ * index) are functions of one slot, the slot of whichever already has an address or else the
+ * next free one; the first UHCI is function 0, multifunction.
+ */
+function usb2CompanionAddress(ctrl: ControllerDef, usb2: ControllerDef[], slots: PciSlots): PciAddress {
+  const placed = usb2.find((c) => c !== ctrl && c.index === ctrl.index && pciOf(c.info));
+  const base = placed ? pciOf(placed.info)! : slots.next();
+  const fn = USB2_FUNCTIONS[ctrl.model!];
+  return { domain: base.domain, bus: base.bus, slot: base.slot, function: fn, ...(fn === 0 ? { multifunction: 'on' } : {}) };
 }
 
 /** virDomainPCIAddressSetAllMulti: function 0 of a slot with other functions in use is multifunction. */
@@ -659,10 +703,6 @@ function markMultifunction(def: DomainDef): void {
 
 const LEGACY_PCI_NET_MODELS = new Set(['rtl8139', 'e1000']);
 
-function legacyOnQ35(model: string): never {
-  throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `conventional PCI device '${model}' on q35 is not supported yet`);
-}
-
 /**
  * q35: every endpoint sits alone on a pcie-root-port; libvirt adds the root ports it needs plus
  * one spare for hotplug, packed as the functions of the first free slots of pcie.0.
@@ -680,14 +720,14 @@ function targetAttrRank(k: string): number {
 }
 
 /** The PCI controller models virtnode places on q35 besides pcie-root. */
-const Q35_PCI_MODELS = new Set(['pcie-root-port', 'pcie-switch-upstream-port', 'pcie-switch-downstream-port']);
+const Q35_PCI_MODELS = new Set(['pcie-root-port', 'pcie-switch-upstream-port', 'pcie-switch-downstream-port', 'pcie-to-pci-bridge']);
 
 /** PCIe ports a device (or a switch's upstream port) can sit in: root ports and switch downstream ports. */
 function isPciePort(c: ControllerDef): boolean {
   return c.type === 'pci' && (c.model === 'pcie-root-port' || c.model === 'pcie-switch-downstream-port');
 }
 
-function assignQ35(def: DomainDef, slots: PciSlots, wanted: DeviceInfo[]): void {
+function assignQ35(def: DomainDef, slots: PciSlots, wanted: DeviceInfo[], conventional: Set<DeviceInfo>, hotplugSpare: boolean): void {
   const ctrls = def.devices.controllers;
   for (const c of ctrls) {
     if (c.type === 'pci' && c.index > 0 && !Q35_PCI_MODELS.has(c.model ?? '')) {
@@ -741,14 +781,36 @@ function assignQ35(def: DomainDef, slots: PciSlots, wanted: DeviceInfo[]): void 
       c.target = target;
     }
   }
-  const missing = wanted.length - freePorts().length;
-  if (wanted.length > 0 && missing >= 0) {
-    for (let i = 0; i < missing + 1; i++) {
-      let index = 1;
-      while (ctrls.some((c) => c.type === 'pci' && c.index === index)) index++;
-      insertController(def, { kind: 'controller', type: 'pci', index, model: 'pcie-root-port', attrs: [], extra: [], info: {} });
+  // New controllers get indexes in the order the devices ask for them (libvirt's first pass):
+  // a PCIe device a root port unless one is free; the first conventional PCI device a root port
+  // and then a pcie-pci-bridge, whose slots (from 1) take every conventional device; at the end
+  // a spare root port for hotplug unless one is left free.
+  const express = wanted.filter((info) => !conventional.has(info));
+  const legacy = wanted.filter((info) => conventional.has(info));
+  let bridge = ctrls.find((c) => c.type === 'pci' && c.model === 'pcie-to-pci-bridge');
+  const nextIndex = (): number => {
+    let index = 1;
+    while (ctrls.some((c) => c.type === 'pci' && c.index === index)) index++;
+    return index;
+  };
+  const addController = (model: string): ControllerDef => {
+    const c: ControllerDef = { kind: 'controller', type: 'pci', index: nextIndex(), model, attrs: [], extra: [], info: {} };
+    insertController(def, c);
+    return c;
+  };
+  let spareFree = freePorts().length;
+  const claimPort = (): void => {
+    if (spareFree > 0) spareFree--;
+    else addController('pcie-root-port');
+  };
+  for (const info of wanted) {
+    if (!conventional.has(info)) claimPort();
+    else if (!bridge) {
+      claimPort();
+      bridge = addController('pcie-to-pci-bridge');
     }
   }
+  if (hotplugSpare && wanted.length > 0 && spareFree === 0) addController('pcie-root-port');
   // Root ports without an address: the free functions of pcie.0 slots that are empty or hold only
   // root ports, lowest slot first.
   const ports = ctrls.filter((c) => c.type === 'pci' && c.model === 'pcie-root-port');
@@ -783,14 +845,34 @@ function assignQ35(def: DomainDef, slots: PciSlots, wanted: DeviceInfo[]): void 
     target.attrs = orderTargetAttrs(target.attrs);
     c.target = target;
   }
-  // Each wanted device takes the first root port still free, in controller order.
+  // The bridge (a controller, placed before the devices) and then each PCIe device take the first
+  // root port still free, in controller order; conventional devices the bridge's free slots.
   const free = freePorts();
-  wanted.forEach((info, i) => {
-    const port = free[i];
+  const takePort = (info: DeviceInfo): void => {
+    const port = free.shift();
     if (!port) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'No more available PCI slots');
     occupied.add(port.index);
     setPci(info, { domain: 0, bus: port.index, slot: 0, function: 0 });
-  });
+  };
+  if (bridge) {
+    bridge.modelName ??= 'pcie-pci-bridge';
+    if (!bridge.info.address) takePort(bridge.info);
+  }
+  express.forEach(takePort);
+  if (legacy.length > 0) {
+    const used = new Set<number>();
+    for (const dev of allDevices(def)) {
+      const a = 'info' in dev ? pciOf(dev.info) : undefined;
+      if (a && a.bus === bridge!.index) used.add(a.slot);
+    }
+    let slot = 1;
+    for (const info of legacy) {
+      while (used.has(slot)) slot++;
+      if (slot > 31) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'No more available PCI slots');
+      used.add(slot);
+      setPci(info, { domain: 0, bus: bridge!.index, slot, function: 0 });
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -819,7 +901,10 @@ function validateNet(net: NetDef): void {
 
 /** qemuValidateDomainDef: the QEMU-specific rules virtnode implements. */
 export function qemuValidateDomain(def: DomainDef, caps: QemuCaps): void {
-  void caps;
+  const machine = def.os.machine;
+  if (machine !== undefined && machine !== 'none' && caps.machines(def.type).length > 0 && !caps.findMachine(def.type, machine)) {
+    throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `Emulator '${def.devices.emulator}' does not support machine type '${machine}'`);
+  }
   for (const net of def.devices.interfaces) validateNet(net);
 }
 

@@ -13,6 +13,7 @@ import { processIsSame, processStartTime } from '../../util/proc';
 import { packageVersion } from '../../version';
 import type { QemuCaps } from './capabilities';
 import { buildCommandLine, qemuNamespaceCommandline } from './command';
+import { hostDriverConfig } from './config';
 import type { Command } from '../../util/command';
 import { QemuMonitor } from './monitor';
 import { makeElement } from './postparse';
@@ -39,6 +40,8 @@ export function logTimestamp(date = new Date()): string {
 export interface ProcessDirs {
   libDir: string;
   logDir: string;
+  /** The driver's default_tls_x509_cert_dir when not the host's (an embedded driver's). */
+  tlsDir?: string;
 }
 
 /** What a status file records about a running QEMU so that another process can reconnect. */
@@ -213,7 +216,26 @@ export function liveCommand(def: DomainDef, caps: QemuCaps, id: number, dirs: Pr
     monitorPath: paths.monitorPath,
     hostEnv: { env: process.env, privileged },
     diskNodeIndexes,
+    isHostCdrom,
+    config: hostDriverConfig(dirs.libDir, dirs.tlsDir),
+    memoryBackingDir: path.join(dirs.libDir, 'ram'),
   });
+}
+
+/** Linux's block major for SCSI (and SATA, USB) CD-ROM drives, /dev/srN. */
+const SCSI_CDROM_MAJOR = 11;
+
+/**
+ * virFileIsCDROM, by device number instead of the CDROM_GET_CAPABILITY ioctl: a block device
+ * whose major is the CD-ROM drives'.
+ */
+function isHostCdrom(devPath: string): boolean {
+  try {
+    const st = fs.statSync(devPath);
+    return st.isBlockDevice() && Math.floor(st.rdev / 256) % 4096 === SCSI_CDROM_MAJOR;
+  } catch {
+    return false;
+  }
 }
 
 export interface StartOptions {

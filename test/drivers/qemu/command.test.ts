@@ -66,10 +66,19 @@ describe('qemu buildCommandLine', function () {
     const caps = await loadTestCaps(repliesFile);
     const def = qemuParseDomainXML(minimal(`<graphics type='spice' port='5903' tlsPort='5904' autoport='no' listen='127.0.0.1'/>`), caps);
     assert.throws(() => buildCommandLine(def, caps), {
-      code: 67, message: 'unsupported configuration: Spice TLS port set in XML configuration, but TLS is disabled in qemu.conf',
+      code: 67, message: 'unsupported configuration: spice TLS port set in XML configuration, but TLS is disabled in qemu.conf',
     });
     const argv = buildCommandLine(def, caps, { config: { spiceTLS: true, spiceTLSx509certdir: '/etc/my-pki' } }).toString({ linebreaks: true });
-    assert.match(argv, /-spice port=5903,tls-port=5904,addr=127\.0\.0\.1,x509-dir=\/etc\/my-pki,seamless-migration=on/);
+    assert.match(argv, /-spice port=5903,tls-port=5904,addr=127\.0\.0\.1,disable-ticketing=on,x509-dir=\/etc\/my-pki,seamless-migration=on/);
+  });
+
+  it('disables SPICE tickets unless the display or qemu.conf has a password', async function () {
+    const caps = await loadTestCaps(repliesFile);
+    const spice = (passwd: string) => qemuParseDomainXML(minimal(`<graphics type='spice' port='5903' autoport='no' listen='127.0.0.1'${passwd}/>`), caps);
+    const spiceArg = (argv: string) => /^-spice (.*) \\$/m.exec(argv)?.[1];
+    assert.equal(spiceArg(buildCommandLine(spice(''), caps).toString({ linebreaks: true })), 'port=5903,addr=127.0.0.1,disable-ticketing=on,seamless-migration=on');
+    assert.equal(spiceArg(buildCommandLine(spice(" passwd='secret'"), caps).toString({ linebreaks: true })), 'port=5903,addr=127.0.0.1,seamless-migration=on');
+    assert.equal(spiceArg(buildCommandLine(spice(''), caps, { config: { spicePassword: 'qemu.conf' } }).toString({ linebreaks: true })), 'port=5903,addr=127.0.0.1,seamless-migration=on');
   });
 
   it('puts VNC on TLS and SASL when qemu.conf says so, with SASL_CONF_PATH in the environment', async function () {

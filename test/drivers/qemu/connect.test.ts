@@ -81,13 +81,18 @@ describe('drivers/qemu: qemu:/// connections', function () {
     assert.equal(err.message, "invalid argument: unknown type 'xen'");
   });
 
-  it('domxml-to-native prints the one-line command of a real start, failover on', async () => {
+  it('domxml-to-native prints the one-line command of a real start, the NIC as a bare tap', async () => {
     const argv = await conn.domainXMLToNative('qemu-argv', teamingDomain());
     assert.ok(!argv.includes('\n'), 'one line');
-    assert.ok(argv.startsWith('LC_ALL=C '), argv.slice(0, 40));
+    assert.ok(argv.startsWith(`LC_ALL=C PATH=${process.env.PATH} `), argv.slice(0, 40));
     assert.ok(argv.includes(` ${QEMU} -name guest=teamvm,debug-threads=on `), argv);
-    assert.ok(argv.includes('"failover":true'), argv);
-    assert.ok(argv.includes('"id":"ua-backup0"'), argv);
+    // the alias 'q35' is resolved to the versioned machine type it stands for
+    assert.match(argv, / -machine pc-q35-\d+\.\d+,usb=off,/);
+    // libvirt's pretend start turns every interface into a tap that keeps its MAC and model only:
+    // no failover, no user alias
+    assert.match(argv, / -netdev '\{"type":"tap","fd":"\d+","id":"hostnet0"\}' /);
+    assert.ok(argv.includes('{"driver":"virtio-net-pci","netdev":"hostnet0","id":"net0","mac":"00:11:22:33:44:55",'), argv);
+    assert.ok(!argv.includes('failover') && !argv.includes('ua-backup0'), argv);
     assert.ok(argv.includes('-uuid 6ba7b810-9dad-11d1-80b4-00c04fd430c8'), argv);
     const domainDir = path.join(root, 'lib', 'qemu', 'domain--1-teamvm');
     assert.ok(argv.includes(`-chardev socket,id=charmonitor,path=${domainDir}/monitor.sock,server=on,wait=off`), argv);
@@ -143,6 +148,6 @@ describe('drivers/qemu: qemu:/// connections', function () {
     assert.equal(res.status, 0);
     const expected = await conn.domainXMLToNative('qemu-argv', teamingDomain());
     assert.equal(res.stdout.trimEnd(), expected);
-    assert.ok(res.stdout.includes('"failover":true'));
+    assert.ok(res.stdout.includes('"mac":"00:11:22:33:44:55"'));
   });
 });
