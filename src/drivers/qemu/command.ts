@@ -799,10 +799,22 @@ function guestCpuFeatures(b: Builder, cpu: XmlElement, customModel: string | und
   for (const name of customModel !== undefined ? REMOVED_MODEL_FEATURES[customModel] ?? [] : []) {
     if (!out.some(([n]) => n === name)) out.push([name, false]);
   }
+  if (out.length === 0) return out;
   const host = b.caps.hostCpu(b.def.type);
   if (!host) return out;
-  const known = new Set(Object.keys(host.props).filter((k) => typeof host.props[k] === 'boolean'));
+  const known = booleanCpuProps(host.props);
   return out.filter(([name, on]) => on || known.has(CPU_FEATURE_QEMU_NAMES[name] ?? name));
+}
+
+/** The host CPU's boolean properties (the features this QEMU knows), worked out once per probe. */
+const knownCpuFeatures = new WeakMap<object, Set<string>>();
+function booleanCpuProps(props: Record<string, unknown>): Set<string> {
+  let known = knownCpuFeatures.get(props);
+  if (!known) {
+    known = new Set(Object.keys(props).filter((k) => typeof props[k] === 'boolean'));
+    knownCpuFeatures.set(props, known);
+  }
+  return known;
 }
 
 /** libvirt's Hyper-V enlightenments, in its enum order, with QEMU's property names. */

@@ -143,6 +143,8 @@ export class QemuConnection {
   private readonly capsCache: QemuCapsCache;
   private driverConfig: QemuDriverConfig | undefined;
   private vhostNetCheck: { at: number; usable: boolean } | undefined;
+  /** Whether this process runs as root, as libvirt's privileged driver (asked once: a syscall). */
+  readonly privileged = process.getuid?.() === 0;
 
   constructor(
     readonly binary: string,
@@ -176,7 +178,7 @@ export class QemuConnection {
     }
     // A pretend fresh start: firmware autoselection reads the descriptors; nothing else does I/O.
     if (wantsFirmwareLookup(def)) {
-      await qemuFirmwareFillDomain(def, { dirs: firmwareDescriptorDirs(process.getuid?.() === 0), nvramDir: nvramDirOf(config) });
+      await qemuFirmwareFillDomain(def, { dirs: firmwareDescriptorDirs(this.privileged), nvramDir: nvramDirOf(config) });
     }
     return this.toNative(def, caps, config);
   }
@@ -214,7 +216,7 @@ export class QemuConnection {
       id: -1,
       libDir: domainDir,
       monitorPath: path.join(domainDir, 'monitor.sock'),
-      hostEnv: { env: process.env, privileged: process.getuid?.() === 0 },
+      hostEnv: { env: process.env, privileged: this.privileged },
       config,
       memoryBackingDir: path.join(this.dirs.libDir, 'ram'),
       openTap: () => fd++,
