@@ -14,6 +14,7 @@ import {
   virError,
 } from '../error';
 import { native, type NativeSystemError } from '../native';
+import { writeFileAtomic } from './atomic-file';
 import { formatMAC, parseMAC } from './mac';
 import {
   NETLINK_ROUTE,
@@ -184,24 +185,6 @@ export interface SavedVfConfig {
 /** <stateDir>/<pf>_vf<N>, as libvirt names it. */
 export function vfConfigPath(stateDir: string, pf: string, vf: number): string {
   return path.join(stateDir, `${pf}_vf${vf}`);
-}
-
-/** A file replaced whole or not at all: temp file, fsync, rename. */
-async function writeFileAtomic(file: string, text: string): Promise<void> {
-  const temp = `${file}.${process.pid}.tmp`;
-  try {
-    const handle = await fsp.open(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o600);
-    try {
-      await handle.writeFile(text);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fsp.rename(temp, file);
-  } catch (err) {
-    await fsp.rm(temp, { force: true });
-    throw err;
-  }
 }
 
 /**

@@ -2,12 +2,13 @@
 // libvirt's capabilities cache does (virQEMUCapsCacheLookup / qemuProcessQMP*). A cache entry is
 // JSON written atomically: temp file, fsync, rename, fsync of the directory.
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { VIR_ERR_INTERNAL_ERROR, VIR_ERR_SYSTEM_ERROR, VIR_FROM_QEMU, VirError, virError } from '../../error';
+import { writeFileAtomic } from '../../util/atomic-file';
 import { packageVersion } from '../../version';
 import { OpenProbePeer, ProbePeer, probeQemuCaps, QemuAccel, QemuCaps, QemuCapsData } from './capabilities';
 import { QemuMonitor } from './monitor';
@@ -148,31 +149,6 @@ async function readCache(file: string, binary: string, stat: fs.Stats): Promise<
     entry.size === stat.size &&
     entry.mtimeMs === stat.mtimeMs;
   return valid ? QemuCaps.fromJSON(entry.caps) : null;
-}
-
-/** Writes `data` to `file` so that readers see the old or the new content, never a mix. */
-export async function writeFileAtomic(file: string, data: string): Promise<void> {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    const handle = await fsp.open(tmp, 'wx', 0o600);
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fsp.rename(tmp, file);
-  } catch (err) {
-    await fsp.rm(tmp, { force: true });
-    throw err;
-  }
-  const dirHandle = await fsp.open(dir, 'r');
-  try {
-    await dirHandle.sync();
-  } finally {
-    await dirHandle.close();
-  }
 }
 
 async function statBinary(binary: string): Promise<fs.Stats> {

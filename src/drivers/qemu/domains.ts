@@ -64,7 +64,7 @@ import {
 import { formatPciAddress } from '../../util/pci';
 import { PidLock } from '../../util/pidlock';
 import type { QemuCaps } from './capabilities';
-import { writeFileAtomic } from './caps-cache';
+import { writeFileAtomic } from '../../util/atomic-file';
 import type { QemuMonitorEvent as RawMonitorEvent } from './monitor';
 import { QemuMonitor } from './monitor';
 import { qemuAssignDeviceAliases, qemuParseDomainXML } from './postparse';

@@ -18,6 +18,7 @@ import {
   VirError,
   virError,
 } from '../../error';
+import { writeFileAtomic } from '../../util/atomic-file';
 import { VIR_ARCHES } from './host-caps';
 
 /** The interfaces a firmware offers the guest (FirmwareOSInterface). */
@@ -427,12 +428,9 @@ export async function qemuPrepareNVRAM(def: DomainDef, resetNvram = false): Prom
   } catch (e) {
     throw fileSystemError(`Failed to open file '${template}'`, e as NodeJS.ErrnoException);
   }
-  const temp = `${nvram.path}.new`;
   try {
-    await fsp.writeFile(temp, content, { mode: 0o600, flag: 'w' });
-    await fsp.rename(temp, nvram.path);
+    await writeFileAtomic(nvram.path, content);
   } catch (e) {
-    await fsp.rm(temp, { force: true });
     throw fileSystemError(`Failed to create file '${nvram.path}'`, e as NodeJS.ErrnoException);
   }
 }

@@ -15,7 +15,6 @@ import {
   probeQemuBinary,
   QemuCapsCache,
   spawnProbeProcess,
-  writeFileAtomic,
 } from '../../../src/drivers/qemu/caps-cache';
 import { VirError } from '../../../src/error';
 
@@ -186,13 +185,5 @@ describe('drivers/qemu/caps-cache: probing a real QEMU binary', function () {
     assert.equal(await cache.lookup(QEMU), a);
     assert.equal(spawned.length, before + perProbe);
     await assert.rejects(cache.lookup(path.join(tmp, 'nope')), { code: 38 });
-  });
-
-  it('writes files atomically: the old content or the new, and no temp file', async () => {
-    const file = path.join(tmp, 'atomic.json');
-    await writeFileAtomic(file, 'one');
-    await writeFileAtomic(file, 'two');
-    assert.equal(fs.readFileSync(file, 'utf8'), 'two');
-    assert.deepEqual(fs.readdirSync(tmp).filter((f) => f.includes('atomic')), ['atomic.json']);
   });
 });
