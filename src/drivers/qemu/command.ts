@@ -752,6 +752,11 @@ function buildCpu(b: Builder): void {
   // match='minimum' makes the model at least the host CPU, through libvirt's CPU map.
   if (attr(cpu, 'match') === 'minimum') throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, "CPU match 'minimum' is not supported yet");
   const parts = [model];
+  if (mode === 'host-passthrough' || mode === 'maximum') {
+    checkHostCpuMode(b, mode);
+    const migratable = attr(cpu, 'migratable');
+    if (migratable !== undefined && b.caps.has('cpu.migratable')) parts.push(`migratable=${migratable}`);
+  }
   for (const [name, on] of guestCpuFeatures(b, cpu, mode === 'custom' ? model : undefined)) parts.push(`${CPU_FEATURE_QEMU_NAMES[name] ?? name}=${on ? 'on' : 'off'}`);
   const timers = b.def.clock ? children(b.def.clock, 'timer') : [];
   const kvmclock = timers.find((t) => attr(t, 'name') === 'kvmclock');
@@ -763,6 +768,36 @@ function buildCpu(b: Builder): void {
   parts.push(...hypervCpuFlags(b.def.features?.get('hyperv')));
   if (b.def.devices.panics.some((p) => simpleAttr(p, 'model') === 'hyperv')) parts.push('hv-crash');
   b.add('-cpu', parts.join(','));
+}
+
+/** Node's name for the host's architecture in libvirt's words. */
+const HOST_ARCH: Record<string, string> = { x64: 'x86_64', ia32: 'i686', arm64: 'aarch64', ppc64: 'ppc64le', s390x: 's390x' };
+
+/**
+ * virQEMUCapsIsCPUModeSupported and qemuValidateDomainDefCpu for host-passthrough and maximum:
+ * the host's own CPU needs hardware virtualization of the host's architecture; QEMU's largest
+ * model needs a QEMU that has one; migratable='on' needs a QEMU that lets libvirt choose.
+ */
+function checkHostCpuMode(b: Builder, mode: 'host-passthrough' | 'maximum'): void {
+  const cpu = b.def.cpu!;
+  if (mode === 'maximum' && !b.caps.has('cpu-max')) {
+    throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'maximum CPU is not supported by QEMU binary');
+  }
+  if (mode === 'host-passthrough') {
+    if (attr(cpu, 'migratable') === 'on' && !b.caps.has('cpu.migratable')) {
+      throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'Migratable attribute for host-passthrough CPU is not supported by this QEMU binary');
+    }
+    const hostArch = HOST_ARCH[process.arch] ?? process.arch;
+    const guestArch = b.def.os.arch ?? b.caps.arch;
+    const native = guestArch === hostArch || (hostArch === 'x86_64' && guestArch === 'i686');
+    if (b.def.type !== 'kvm' || !native) {
+      throw virError(
+        VIR_ERR_CONFIG_UNSUPPORTED,
+        VIR_FROM_QEMU,
+        `CPU mode '${mode}' for ${guestArch} ${b.def.type} domain on ${hostArch} host is not supported by hypervisor`,
+      );
+    }
+  }
 }
 
 /** libvirt's x86 feature names that QEMU spells differently (virQEMUCapsCPUFeatureToQEMU). */
@@ -2901,7 +2936,7 @@ function refuseUnsupported(def: DomainDef): void {
   }
   if (def.cpu) {
     const mode = attr(def.cpu, 'mode') ?? 'custom';
-    if (mode !== 'custom' || children(def.cpu).some((c) => !['model', 'topology', 'feature', 'numa'].includes(c.name))) {
+    if (!['custom', 'host-passthrough', 'maximum'].includes(mode) || children(def.cpu).some((c) => !['model', 'topology', 'feature', 'numa'].includes(c.name))) {
       throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'CPU settings not supported yet');
     }
   }

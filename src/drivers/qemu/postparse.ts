@@ -283,6 +283,30 @@ function defaultCpu(def: DomainDef, caps: QemuCaps): void {
   cpu.children.unshift(modelEl);
 }
 
+/** The order libvirt writes <cpu>'s attributes in (virCPUDefFormatBuf). */
+const CPU_ATTR_ORDER = ['mode', 'match', 'check', 'migratable', 'deprecated_features'];
+
+/**
+ * qemuDomainDefCPUPostParse for the modes that take the host's (or QEMU's largest) CPU: a
+ * host-passthrough CPU is migratable unless it says otherwise, when QEMU lets libvirt choose
+ * (else, on x86, it is not), and such CPUs are not checked against the host by default.
+ */
+function cpuModeDefaults(def: DomainDef, caps: QemuCaps): void {
+  const cpu = def.cpu;
+  const mode = attr(cpu, 'mode');
+  if (!cpu || (mode !== 'host-passthrough' && mode !== 'maximum')) return;
+  const attrs = new Map(cpu.attrs);
+  if (mode === 'host-passthrough' && !attrs.has('migratable')) {
+    if (caps.has('cpu.migratable')) attrs.set('migratable', 'on');
+    else if (isX86(def)) attrs.set('migratable', 'off');
+  }
+  if (!attrs.has('check')) attrs.set('check', 'none');
+  const ordered = new Map<string, string>();
+  for (const k of CPU_ATTR_ORDER) if (attrs.has(k)) ordered.set(k, attrs.get(k)!);
+  for (const [k, v] of attrs) if (!ordered.has(k)) ordered.set(k, v);
+  cpu.attrs = ordered;
+}
+
 /** qemuDomainDefPostParse: machine, emulator, CPU model and the devices QEMU always has. */
 export function qemuDomainDefPostParse(def: DomainDef, caps: QemuCaps, config: QemuDriverConfig = {}): void {
   if (!def.devices.emulator && caps.data.binary) def.devices.emulator = caps.data.binary;
@@ -292,6 +316,7 @@ export function qemuDomainDefPostParse(def: DomainDef, caps: QemuCaps, config: Q
   // today, so that the guest keeps that machine when a newer QEMU moves the alias.
   if (def.os.machine) def.os.machine = caps.canonicalMachine(def.type, def.os.machine);
   defaultCpu(def, caps);
+  cpuModeDefaults(def, caps);
   defaultControllers(def, caps);
   defaultInputs(def);
   if (!def.devices.memballoon) {

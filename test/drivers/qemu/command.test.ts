@@ -171,6 +171,22 @@ describe('qemu buildCommandLine', function () {
     assert.throws(() => buildCommandLine(optional, caps), { code: 67, message: "unsupported configuration: CPU feature policy 'optional' is not supported yet" });
   });
 
+  it('gives a KVM guest the host CPU (migratable unless it says not) and any guest QEMU\'s largest', async function () {
+    const caps = await loadTestCaps(repliesFile);
+    const kvm = (cpu: string): string => minimal('', cpu).replace("type='qemu'", "type='kvm'");
+    const cpuLine = (xml: string): string | undefined => /^-cpu .*$/m.exec(buildCommandLine(qemuParseDomainXML(xml, caps), caps).toString({ linebreaks: true }))?.[0];
+    const passthrough = qemuParseDomainXML(kvm("<cpu mode='host-passthrough'><feature policy='disable' name='vmx'/></cpu>"), caps);
+    assert.deepEqual([...passthrough.cpu!.attrs], [['mode', 'host-passthrough'], ['check', 'none'], ['migratable', 'on']]);
+    assert.equal(cpuLine(kvm("<cpu mode='host-passthrough'><feature policy='disable' name='vmx'/></cpu>")), '-cpu host,migratable=on,vmx=off \\');
+    assert.equal(cpuLine(kvm("<cpu mode='host-passthrough' migratable='off'/>")), '-cpu host,migratable=off \\');
+    assert.equal(cpuLine(minimal('', "<cpu mode='maximum'/>")), '-cpu max \\');
+    assert.throws(() => buildCommandLine(qemuParseDomainXML(minimal('', "<cpu mode='host-passthrough'/>"), caps), caps), {
+      code: 67,
+      domain: 10,
+      message: "unsupported configuration: CPU mode 'host-passthrough' for x86_64 qemu domain on x86_64 host is not supported by hypervisor",
+    });
+  });
+
   it('describes HMAT figures to QEMU and refuses a CPU-less initiator', async function () {
     const caps = await loadTestCaps(repliesFile);
     const numa = (ic: string): string => `<cpu><numa><cell id='0' cpus='0' memory='102400' unit='KiB'/><cell id='1' memory='102400' unit='KiB'/>
