@@ -1185,6 +1185,7 @@ function normalizeCpu(cpu: XmlElement): void {
         }
         reorderAttrs(cell, ['id', 'cpus', 'memory', 'unit', 'memAccess', 'discard']);
       });
+      normalizeNumaDistances(children(c, 'cell'));
     }
   }
   const rank = (e: XmlElement): number => {
@@ -1192,6 +1193,68 @@ function normalizeCpu(cpu: XmlElement): void {
     return i < 0 ? CPU_CHILD_ORDER.length : i;
   };
   cpu.children = kids.sort((a, b) => rank(a) - rank(b));
+}
+
+/** numa_conf.h: a node's distance to itself, and to a node it cannot reach. */
+const LOCAL_DISTANCE = 10;
+const UNREACHABLE_DISTANCE = 255;
+
+/**
+ * virDomainNumaDefNodeDistanceParseXML over all cells, then virNumaDistanceFormat: each cell that
+ * gives <distances> (or is named by one) gets a row with itself at 10, every distance it gives, and
+ * the distances other cells give to it that it does not give back (symmetry); rows are written in
+ * sibling-id order. The same checks and messages as libvirt's.
+ */
+function normalizeNumaDistances(cells: XmlElement[]): void {
+  const n = cells.length;
+  const rows = new Map<number, number[]>();
+  const rowOf = (cell: number): number[] => {
+    let row = rows.get(cell);
+    if (!row) {
+      row = new Array<number>(n).fill(0);
+      row[cell] = LOCAL_DISTANCE;
+      rows.set(cell, row);
+    }
+    return row;
+  };
+  const uint = (v: string | undefined, name: string): number => {
+    if (v === undefined) throw virError(VIR_ERR_XML_ERROR, VIR_FROM_XML, `Missing required attribute '${name}' in element 'sibling'`);
+    if (!/^\d+$/.test(v.trim()) || Number(v) > 0xffffffff) invalidUIntValue(name, 'sibling', v);
+    return Number(v);
+  };
+  cells.forEach((cell, i) => {
+    const cur = Number(cell.attrs.get('id') ?? i);
+    const distances = child(cell, 'distances');
+    if (!distances || cur >= n) return;
+    const siblings = children(distances, 'sibling');
+    if (siblings.length === 0) xmlError('NUMA distances defined without siblings');
+    for (const sibling of siblings) {
+      const id = uint(sibling.attrs.get('id'), 'id');
+      if (id >= n) xmlError(`'sibling_id ${id}' does not refer to a valid cell within NUMA 'cell id ${cur}'`);
+      const value = uint(sibling.attrs.get('value'), 'value');
+      if (value < LOCAL_DISTANCE || value > UNREACHABLE_DISTANCE || (id === cur) !== (value === LOCAL_DISTANCE)) {
+        xmlError(`'value ${value}' is invalid for 'sibling id ${id}' under NUMA 'cell id ${cur}'`);
+      }
+      rowOf(cur)[id] = value;
+      const back = rowOf(id);
+      if (back[cur] === 0) back[cur] = value;
+    }
+  });
+  cells.forEach((cell, i) => {
+    const cur = Number(cell.attrs.get('id') ?? i);
+    const others = cell.children.filter((k) => !(isElement(k) && k.name === 'distances'));
+    const row = rows.get(cur);
+    if (!row) {
+      cell.children = others;
+      return;
+    }
+    const siblings: XmlNode[] = [];
+    row.forEach((value, id) => {
+      if (value !== 0) siblings.push({ name: 'sibling', attrs: new Map([['id', String(id)], ['value', String(value)]]), children: [], line: cell.line });
+    });
+    // <distances> comes before <cache> in libvirt's cell.
+    cell.children = [{ name: 'distances', attrs: new Map(), children: siblings, line: cell.line }, ...others.filter(isElement)];
+  });
 }
 
 /** Rewrites the set-valued attribute `name` of every descendant in libvirt's canonical form. */

@@ -918,6 +918,23 @@ function buildNuma(b: Builder): void {
     const initiator = hmat ? `,initiator=${own < 0 ? firstWithCpus : own}` : '';
     b.add('-numa', `node,nodeid=${id}${cpus}${initiator},${legacy ? `mem=${cellKiB(cell) / 1024}` : `memdev=ram-node${id}`}`);
   });
+  // Once any distance is given, QEMU gets the whole table (virDomainNumaGetNodeDistance): what the
+  // parser filled in (symmetric, 10 to itself), else 10 to itself and 20 to any other node.
+  const given = cells.map((cell) => {
+    const row = new Map<string, string>();
+    const distances = child(cell, 'distances');
+    for (const sibling of distances ? children(distances, 'sibling') : []) row.set(attr(sibling, 'id')!, attr(sibling, 'value')!);
+    return row;
+  });
+  if (given.some((row) => row.size > 0)) {
+    cells.forEach((cell, i) => {
+      const src = attr(cell, 'id') ?? String(i);
+      cells.forEach((other, j) => {
+        const dst = attr(other, 'id') ?? String(j);
+        b.add('-numa', `dist,src=${src},dst=${dst},val=${given[i].get(dst) ?? (src === dst ? 10 : 20)}`);
+      });
+    });
+  }
   if (hmat) for (const arg of hmatNumaArgs(cells, interconnects)) b.add('-numa', arg);
 }
 

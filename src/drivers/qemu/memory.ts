@@ -168,7 +168,7 @@ export function checkMemorySupported(def: DomainDef): void {
     for (const k of cell.attrs.keys()) {
       if (!['id', 'cpus', 'memory', 'unit', 'memAccess', 'discard'].includes(k)) unsupported(`NUMA cell attribute '${k}' is not supported yet`);
     }
-    if (children(cell).some((c) => c.name !== 'cache')) unsupported('NUMA distances are not supported yet');
+    if (children(cell).some((c) => c.name !== 'cache' && c.name !== 'distances')) unsupported('NUMA cell settings are not supported yet');
   }
 }
 
