@@ -37,6 +37,25 @@ export interface FakePciDevice {
   resetFile?: boolean;
 }
 
+/** A USB device as /sys/bus/usb/devices shows it: 'usbN' for a root hub, 'N-port[.port]' behind it. */
+export interface FakeUsbDevice {
+  name: string;
+  vendor: number;
+  product: number;
+  devnum: number;
+  /** Interfaces ('1-2:1.0'), which sysfs lists beside the devices. */
+  interfaces?: number;
+}
+
+/** Two root hubs, a Logitech receiver, and two identical SanDisk sticks on different buses. */
+export const STANDARD_USB: FakeUsbDevice[] = [
+  { name: 'usb1', vendor: 0x1d6b, product: 0x0002, devnum: 1 },
+  { name: 'usb2', vendor: 0x1d6b, product: 0x0003, devnum: 1 },
+  { name: '1-2', vendor: 0x046d, product: 0xc52b, devnum: 5, interfaces: 3 },
+  { name: '1-1.4', vendor: 0x0781, product: 0x5581, devnum: 7 },
+  { name: '2-3', vendor: 0x0781, product: 0x5581, devnum: 12 },
+];
+
 export interface FakeDriver {
   name: string;
   /** vendor:device pairs the driver claims when probed without an override. */
@@ -49,6 +68,8 @@ export interface FakeHostSpec {
   /** false: the host has no IOMMU (no /sys/kernel/iommu_groups, no /dev/vfio). */
   iommu?: boolean;
   dmi?: Record<string, string>;
+  /** Devices on the USB controller at 0000:00:14.0 (which need not be among `devices`). */
+  usb?: FakeUsbDevice[];
 }
 
 /** What a write to the fake kernel did, for tests that check libvirt's sequence. */
@@ -216,6 +237,8 @@ export class FakeKernel extends HostKernelFiles {
     for (const [key, value] of Object.entries(this.spec.dmi ?? {})) this.put(`/sys/devices/virtual/dmi/id/${key}`, `${value}\n`);
     this.mkdir('/sys/class/net');
     for (const d of this.spec.devices) this.buildDevice(d);
+    this.mkdir('/sys/bus/usb/devices');
+    for (const u of this.spec.usb ?? []) this.plugUsb(u);
     for (const d of this.spec.devices) {
       if (d.physfn) {
         const pf = this.devices.get(d.physfn)!;
@@ -230,6 +253,29 @@ export class FakeKernel extends HostKernelFiles {
       }
       if (d.driver) this.bind(d.bdf, d.driver);
     }
+  }
+
+  /** A USB device appears: its directory with IDs and devnum, its interfaces, the bus links. */
+  plugUsb(u: FakeUsbDevice): void {
+    const dir = `/sys/devices/pci0000:00/0000:00:14.0/${u.name}`;
+    this.put(`${dir}/idVendor`, `${u.vendor.toString(16).padStart(4, '0')}\n`);
+    this.put(`${dir}/idProduct`, `${u.product.toString(16).padStart(4, '0')}\n`);
+    this.put(`${dir}/devnum`, `${u.devnum}\n`);
+    this.put(`${dir}/busnum`, `${Number.parseInt(u.name.replace(/^usb/, ''), 10)}\n`);
+    this.link(`/sys/bus/usb/devices/${u.name}`, dir);
+    for (let i = 0; i < (u.interfaces ?? 1); i++) {
+      const intf = `${u.name.startsWith('usb') ? `${u.name.slice(3)}-0` : u.name}:1.${i}`;
+      this.put(`${dir}/${intf}/bInterfaceNumber`, `${String(i).padStart(2, '0')}\n`);
+      this.link(`/sys/bus/usb/devices/${intf}`, `${dir}/${intf}`);
+    }
+  }
+
+  /** A USB device is pulled out: its directory and links go. */
+  unplugUsb(name: string): void {
+    for (const entry of fs.readdirSync(this.disk('/sys/bus/usb/devices'))) {
+      if (entry === name || entry.startsWith(`${name}:`)) this.unlink(`/sys/bus/usb/devices/${entry}`);
+    }
+    this.unlink(`/sys/devices/pci0000:00/0000:00:14.0/${name}`);
   }
 
   private buildDevice(d: FakePciDevice): void {
@@ -376,7 +422,7 @@ export class FakeKernel extends HostKernelFiles {
  * chipset group whose members are held by host drivers; a driverless graphics device without FLR;
  * a NIC the IOMMU does not cover.
  */
-export function standardHost(options: { iommu?: boolean; vfioLoaded?: boolean } = {}, existingRoot?: string): FakeHost {
+export function standardHost(options: { iommu?: boolean; vfioLoaded?: boolean; usb?: FakeUsbDevice[] } = {}, existingRoot?: string): FakeHost {
   const drivers: FakeDriver[] = [
     { name: 'pcieport' },
     { name: 'igb', ids: [[0x8086, 0x10c9]] },
@@ -390,6 +436,7 @@ export function standardHost(options: { iommu?: boolean; vfioLoaded?: boolean } 
   return new FakeHost(
     {
     iommu: options.iommu,
+    usb: options.usb,
     drivers,
     dmi: { sys_vendor: 'Fake Systems', product_name: 'Test Host 1', product_uuid: '4c4c4544-0042-3510-8030-b2c04f4a3232', bios_vendor: 'FakeBIOS', bios_version: '1.2', bios_date: '01/02/2024' },
     devices: [
