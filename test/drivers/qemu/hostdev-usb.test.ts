@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseDomainXML } from '../../../src/conf/domain';
+import { domainDeviceMatches, parseDeviceXML, parseDomainXML } from '../../../src/conf/domain';
 import { Connect } from '../../../src/connect';
 import { VIR_DOMAIN_RUNNING, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_XML_INACTIVE } from '../../../src/constants';
 import { Domain } from '../../../src/domain';
@@ -168,5 +168,15 @@ describe('drivers/qemu/hostdev: USB hostdevs by vendor/product, resolved against
     // A hot-plug is no cold boot: a requisite device the host lacks is plugged in as missing.
     await dom.attachDevice(usbHostdev(ABSENT, ` startupPolicy='requisite'`));
     assert.match(await dom.getXMLDesc(), /<source startupPolicy='requisite' missing='yes'>/);
+  });
+
+  it('a device found by its IDs is still the one its IDs name when it is detached, or the one at its address', () => {
+    const def = parseDomainXML(usbDomain('found', [usbHostdev(`${RECEIVER}<address bus='1' device='5'/>`)]));
+    const live = def.devices.hostdevs[0];
+    const matches = (source: string) => domainDeviceMatches(live, parseDeviceXML(usbHostdev(source), def));
+    assert.equal(matches(RECEIVER), true);
+    assert.equal(matches(`<address bus='1' device='5'/>`), true);
+    assert.equal(matches(`<address bus='2' device='12'/>`), false);
+    assert.equal(matches(STICK), false);
   });
 });
