@@ -21,6 +21,7 @@ import type {
 import {
   type DomainXMLOptions,
   parseDeviceElement,
+  parseUIntBase0,
   parseDomainElement,
   VIR_DOMAIN_DEF_PARSE_INACTIVE,
   VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE,
@@ -83,7 +84,8 @@ function addressEqual(a: DeviceAddress, b: DeviceAddress): boolean {
 /** A USB hostdev source's number: `<vendor id=...>`, `<address bus=...>`; 0 when not given. */
 function usbSourceNumber(h: HostdevDef, element: string, name: string): number {
   const el = h.sourceChildren.find((c) => c.name === element);
-  return Number(el?.attrs.get(name) ?? 0) || 0;
+  const text = el?.attrs.get(name);
+  return text === undefined ? 0 : (parseUIntBase0(text) ?? 0);
 }
 
 /**

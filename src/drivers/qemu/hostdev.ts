@@ -32,6 +32,7 @@ import {
   readPciDevice,
 } from '../../util/pci-host';
 import type { DomainDef, DomainDeviceDef, GenericElement, HostdevDef, NetDef } from '../../conf/domain-def';
+import { parseUIntBase0 } from '../../conf/domain-parse';
 import { attr, isElement, type XmlElement } from '../../conf/xml';
 import { restoreVfNetConfig, saveVfNetConfig, setVfNetConfig, vfConfigPath, vfLinks, type VfLinkControl } from '../../util/netdev-vf';
 import { formatPciAddress, type PciAddress } from '../../util/pci';
@@ -147,7 +148,7 @@ function sourceChild(h: HostdevDef, name: string): XmlElement | undefined {
 
 function sourceNumber(el: XmlElement | undefined, name: string): number {
   const text = attr(el, name);
-  return text === undefined ? 0 : Number(text) || 0;
+  return text === undefined ? 0 : (parseUIntBase0(text) ?? 0);
 }
 
 export function usbHostdevSource(h: HostdevDef): UsbHostdevSource {
