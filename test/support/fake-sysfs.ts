@@ -43,17 +43,24 @@ export interface FakeUsbDevice {
   vendor: number;
   product: number;
   devnum: number;
-  /** Interfaces ('1-2:1.0'), which sysfs lists beside the devices. */
+  /** The descriptor strings sysfs shows as `manufacturer` and `product`. */
+  strings?: { manufacturer: string; product: string };
+  /** Interfaces ('1-2:1.0'), which sysfs lists beside the devices: how many, and their class, subclass, protocol. */
   interfaces?: number;
+  interfaceClass?: [number, number, number];
 }
 
-/** Two root hubs, a Logitech receiver, and two identical SanDisk sticks on different buses. */
+/**
+ * Two root hubs, a hub behind the first, a Logitech receiver, and two identical SanDisk sticks
+ * on different buses, one of them behind the hub.
+ */
 export const STANDARD_USB: FakeUsbDevice[] = [
-  { name: 'usb1', vendor: 0x1d6b, product: 0x0002, devnum: 1 },
-  { name: 'usb2', vendor: 0x1d6b, product: 0x0003, devnum: 1 },
-  { name: '1-2', vendor: 0x046d, product: 0xc52b, devnum: 5, interfaces: 3 },
-  { name: '1-1.4', vendor: 0x0781, product: 0x5581, devnum: 7 },
-  { name: '2-3', vendor: 0x0781, product: 0x5581, devnum: 12 },
+  { name: 'usb1', vendor: 0x1d6b, product: 0x0002, devnum: 1, strings: { manufacturer: 'Linux 6.1.0 xhci-hcd', product: 'xHCI Host Controller' }, interfaceClass: [9, 0, 0] },
+  { name: 'usb2', vendor: 0x1d6b, product: 0x0003, devnum: 1, strings: { manufacturer: 'Linux 6.1.0 xhci-hcd', product: 'xHCI Host Controller' }, interfaceClass: [9, 0, 0] },
+  { name: '1-1', vendor: 0x05e3, product: 0x0608, devnum: 2, interfaceClass: [9, 0, 0] },
+  { name: '1-2', vendor: 0x046d, product: 0xc52b, devnum: 5, strings: { manufacturer: 'Logitech', product: 'USB Receiver' }, interfaces: 3, interfaceClass: [3, 1, 1] },
+  { name: '1-1.4', vendor: 0x0781, product: 0x5581, devnum: 7, strings: { manufacturer: 'SanDisk', product: 'Ultra' }, interfaceClass: [8, 6, 0x50] },
+  { name: '2-3', vendor: 0x0781, product: 0x5581, devnum: 12, strings: { manufacturer: 'SanDisk', product: 'Ultra' }, interfaceClass: [8, 6, 0x50] },
 ];
 
 export interface FakeDriver {
@@ -255,27 +262,43 @@ export class FakeKernel extends HostKernelFiles {
     }
   }
 
-  /** A USB device appears: its directory with IDs and devnum, its interfaces, the bus links. */
+  /** Where a USB device sits: root hubs under the xHCI function, devices under the hub they are plugged into. */
+  usbPath(name: string): string {
+    if (/^usb\d+$/.test(name)) return `/sys/devices/pci0000:00/0000:00:14.0/${name}`;
+    const hub = name.includes('.') ? name.slice(0, name.lastIndexOf('.')) : `usb${name.split('-')[0]}`;
+    return `${this.usbPath(hub)}/${name}`;
+  }
+
+  /** A USB device appears: its directory with IDs, numbers and strings, its interfaces, the bus links. */
   plugUsb(u: FakeUsbDevice): void {
-    const dir = `/sys/devices/pci0000:00/0000:00:14.0/${u.name}`;
-    this.put(`${dir}/idVendor`, `${u.vendor.toString(16).padStart(4, '0')}\n`);
-    this.put(`${dir}/idProduct`, `${u.product.toString(16).padStart(4, '0')}\n`);
+    const dir = this.usbPath(u.name);
+    const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
+    this.put(`${dir}/idVendor`, `${hex(u.vendor, 4)}\n`);
+    this.put(`${dir}/idProduct`, `${hex(u.product, 4)}\n`);
     this.put(`${dir}/devnum`, `${u.devnum}\n`);
     this.put(`${dir}/busnum`, `${Number.parseInt(u.name.replace(/^usb/, ''), 10)}\n`);
+    if (u.strings) {
+      this.put(`${dir}/manufacturer`, `${u.strings.manufacturer}\n`);
+      this.put(`${dir}/product`, `${u.strings.product}\n`);
+    }
     this.link(`/sys/bus/usb/devices/${u.name}`, dir);
+    const [cls, sub, proto] = u.interfaceClass ?? [0xff, 0, 0];
     for (let i = 0; i < (u.interfaces ?? 1); i++) {
       const intf = `${u.name.startsWith('usb') ? `${u.name.slice(3)}-0` : u.name}:1.${i}`;
-      this.put(`${dir}/${intf}/bInterfaceNumber`, `${String(i).padStart(2, '0')}\n`);
+      this.put(`${dir}/${intf}/bInterfaceNumber`, `${hex(i, 2)}\n`);
+      this.put(`${dir}/${intf}/bInterfaceClass`, `${hex(cls, 2)}\n`);
+      this.put(`${dir}/${intf}/bInterfaceSubClass`, `${hex(sub, 2)}\n`);
+      this.put(`${dir}/${intf}/bInterfaceProtocol`, `${hex(proto, 2)}\n`);
       this.link(`/sys/bus/usb/devices/${intf}`, `${dir}/${intf}`);
     }
   }
 
-  /** A USB device is pulled out: its directory and links go. */
+  /** A USB device is pulled out: its directory (with whatever hangs off it) and its links go. */
   unplugUsb(name: string): void {
     for (const entry of fs.readdirSync(this.disk('/sys/bus/usb/devices'))) {
-      if (entry === name || entry.startsWith(`${name}:`)) this.unlink(`/sys/bus/usb/devices/${entry}`);
+      if (entry === name || entry.startsWith(`${name}:`) || entry.startsWith(`${name}.`)) this.unlink(`/sys/bus/usb/devices/${entry}`);
     }
-    this.unlink(`/sys/devices/pci0000:00/0000:00:14.0/${name}`);
+    this.unlink(this.usbPath(name));
   }
 
   private buildDevice(d: FakePciDevice): void {
@@ -433,6 +456,9 @@ export function standardHost(options: { iommu?: boolean; vfioLoaded?: boolean; u
     { name: 'e1000e', ids: [[0x8086, 0x10d3]] },
   ];
   if (options.vfioLoaded !== false) drivers.push({ name: 'vfio-pci' });
+  // The USB devices hang off an xHCI controller, which the host has only when it has them.
+  const xhci: FakePciDevice[] = options.usb ? [{ bdf: '0000:00:14.0', vendor: 0x8086, device: 0x9d2f, class: 0x0c0330, driver: 'xhci_hcd', iommuGroup: 3 }] : [];
+  if (options.usb) drivers.push({ name: 'xhci_hcd', ids: [[0x8086, 0x9d2f]] });
   return new FakeHost(
     {
     iommu: options.iommu,
@@ -461,6 +487,7 @@ export function standardHost(options: { iommu?: boolean; vfioLoaded?: boolean; u
       { bdf: '0000:00:1f.3', vendor: 0x8086, device: 0x3a30, class: 0x0c0500, driver: 'i801_smbus', iommuGroup: 8 },
       { bdf: '0000:00:02.0', vendor: 0x8086, device: 0x0046, class: 0x030000, iommuGroup: 1, resetFile: true },
       { bdf: '0000:00:19.0', vendor: 0x8086, device: 0x10d3, class: 0x020000, driver: 'e1000e', net: { eno1: '00:1b:21:bb:00:01' } },
+      ...xhci,
     ],
     },
     existingRoot,

@@ -19,9 +19,10 @@ describe('util/usb-host: host USB devices from sysfs (virusb.c)', () => {
   const files = () => kernelFiles(host.root);
   const byName = (a: { sysfsName: string }, b: { sysfsName: string }) => a.sysfsName.localeCompare(b.sysfsName);
 
-  it('lists devices and root hubs, not their interfaces, with the bus from the directory name', async () => {
+  it('lists devices, hubs and root hubs, not their interfaces, with the bus from the directory name', async () => {
     const devices = (await listUsbDevices(files())).sort(byName);
     assert.deepEqual(devices, [
+      { sysfsName: '1-1', bus: 1, device: 2, vendor: 0x05e3, product: 0x0608 },
       { sysfsName: '1-1.4', bus: 1, device: 7, vendor: 0x0781, product: 0x5581 },
       { sysfsName: '1-2', bus: 1, device: 5, vendor: 0x046d, product: 0xc52b },
       { sysfsName: '2-3', bus: 2, device: 12, vendor: 0x0781, product: 0x5581 },
