@@ -251,7 +251,8 @@ function formatHostdev(w: XmlWriter, h: HostdevDef, ctx: FormatCtx): void {
   generic(w, 'driver', h.driver);
   w.element(
     'source',
-    h.sourceAttrs,
+    // A missing USB device is a fact about one run, not part of the definition.
+    ctx.inactive ? h.sourceAttrs.filter(([k]) => k !== 'missing') : h.sourceAttrs,
     (s) => {
       if (h.pciAddress) s.empty('address', pciAddressXmlAttrs(h.pciAddress));
       for (const c of h.sourceChildren) s.node(c);

@@ -627,9 +627,64 @@ function parseHostdev(ctx: Ctx, el: XmlElement): HostdevDef {
       else def.sourceChildren.push(c);
     }
   }
+  if (mode === 'subsystem' && sourceEl) checkSubsysSource(ctx, def, sourceEl);
   const teaming = parseTeaming(el);
   if (teaming) def.teaming = teaming;
   return def;
+}
+
+const STARTUP_POLICIES = new Set(['mandatory', 'requisite', 'optional']);
+
+/** strtoul in base 0, as virStrToLong_ui reads XML numbers: 0x1f hex, 017 octal, 17 decimal; null if not one. */
+export function parseUIntBase0(text: string): number | null {
+  const m = /^\s*(?:(0[xX][0-9a-fA-F]+)|(0[0-7]*)|([1-9][0-9]*))$/.exec(text);
+  if (!m) return null;
+  const n = m[1] !== undefined ? Number(m[1]) : m[2] !== undefined ? Number.parseInt(m[2], 8) : Number(m[3]);
+  return n > 0xffffffff ? null : n;
+}
+
+/** virXMLPropUInt (base 0, as strtoul reads it): the value, or libvirt's complaint. */
+function propUInt(el: XmlElement, name: string, required: boolean, nonzero: boolean): number | undefined {
+  const text = attr(el, name);
+  if (text === undefined) {
+    if (required) throw virError(VIR_ERR_XML_ERROR, VIR_FROM_XML, `Missing required attribute '${name}' in element '${el.name}'`);
+    return undefined;
+  }
+  const n = parseUIntBase0(text);
+  if (n === null) invalidUIntValue(name, el.name, text);
+  if (nonzero && n === 0) throw virError(VIR_ERR_XML_ERROR, VIR_FROM_XML, `Invalid value for attribute '${name}' in element '${el.name}': Zero is not permitted`);
+  return n;
+}
+
+/**
+ * virDomainHostdevDefParseXMLSubsys / virDomainHostdevSubsysUSBDefParseXML: startupPolicy is for
+ * USB devices only; a USB source gives vendor and product together (the vendor never 0), and an
+ * address with both bus and device. missing='yes' is what a run found, read back from status
+ * XML only.
+ */
+function checkSubsysSource(ctx: Ctx, def: HostdevDef, sourceEl: XmlElement): void {
+  const policy = attr(sourceEl, 'startupPolicy');
+  if (policy !== undefined) {
+    if (!STARTUP_POLICIES.has(policy)) invalidEnumValue('startupPolicy', 'source', policy);
+    if (def.type !== 'usb') unsupported('Setting startupPolicy is only allowed for USB devices');
+  }
+  if (def.type !== 'usb') return;
+  if (!(ctx.flags & VIR_DOMAIN_DEF_PARSE_STATUS)) def.sourceAttrs = def.sourceAttrs.filter(([k]) => k !== 'missing');
+  const vendor = child(sourceEl, 'vendor');
+  const product = child(sourceEl, 'product');
+  if (vendor) {
+    propUInt(vendor, 'id', true, true);
+    if (!product) internalError('missing product');
+  }
+  if (product) {
+    if (!vendor) internalError('missing vendor');
+    propUInt(product, 'id', true, false);
+  }
+  const address = child(sourceEl, 'address');
+  if (address) {
+    propUInt(address, 'bus', true, false);
+    propUInt(address, 'device', true, false);
+  }
 }
 
 const CHR_SOURCE_TYPES = new Set([

@@ -21,6 +21,7 @@ import type {
 import {
   type DomainXMLOptions,
   parseDeviceElement,
+  parseUIntBase0,
   parseDomainElement,
   VIR_DOMAIN_DEF_PARSE_INACTIVE,
   VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE,
@@ -80,6 +81,25 @@ function addressEqual(a: DeviceAddress, b: DeviceAddress): boolean {
   return a.attrs.every(([k, v], i) => b.attrs[i][0] === k && b.attrs[i][1] === v);
 }
 
+/** A USB hostdev source's number: `<vendor id=...>`, `<address bus=...>`; 0 when not given. */
+function usbSourceNumber(h: HostdevDef, element: string, name: string): number {
+  const el = h.sourceChildren.find((c) => c.name === element);
+  const text = el?.attrs.get(name);
+  return text === undefined ? 0 : (parseUIntBase0(text) ?? 0);
+}
+
+/**
+ * virDomainHostdevMatchSubsysUSB: a USB device asked for by its host address is the one there;
+ * one asked for by IDs is the one with them, wherever a start found it.
+ */
+function usbSourceMatches(candidate: HostdevDef, wanted: HostdevDef): boolean {
+  const n = (h: HostdevDef, element: string, name: string) => usbSourceNumber(h, element, name);
+  if (n(wanted, 'address', 'bus') !== 0 && n(wanted, 'address', 'device') !== 0) {
+    return n(candidate, 'address', 'bus') === n(wanted, 'address', 'bus') && n(candidate, 'address', 'device') === n(wanted, 'address', 'device');
+  }
+  return n(candidate, 'vendor', 'id') === n(wanted, 'vendor', 'id') && n(candidate, 'product', 'id') === n(wanted, 'product', 'id');
+}
+
 /**
  * Whether `candidate` (a device of the domain) is the device `wanted` describes, as libvirt's
  * detach lookups decide: disks by target, interfaces by MAC (and PCI address when given), hostdevs
@@ -102,6 +122,7 @@ export function domainDeviceMatches(candidate: DomainDeviceDef, wanted: DomainDe
       const w = wanted as HostdevDef;
       if (c.type !== w.type) return false;
       if (w.pciAddress) return c.pciAddress !== undefined && pciAddressEqual(c.pciAddress, w.pciAddress);
+      if (w.mode === 'subsystem' && w.type === 'usb') return usbSourceMatches(c, w);
       return JSON.stringify(c.sourceChildren.map(simplify)) === JSON.stringify(w.sourceChildren.map(simplify));
     }
     case 'controller': {

@@ -1,6 +1,7 @@
 // Node device XML (<device>) to a typed definition and back (node_device_conf.c), for the
 // capabilities virtnode's node devices have: system, scsi_host (with its fc_host and vport_ops
-// sub-capabilities), pci (with SR-IOV, IOMMU group and PCI Express details) and net. Pure: no I/O.
+// sub-capabilities), pci (with SR-IOV, IOMMU group and PCI Express details), net, usb_device and
+// usb (an interface). Pure: no I/O.
 import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_INTERNAL_ERROR, VIR_ERR_XML_ERROR, VIR_FROM_NODEDEV, virError } from '../error';
 import type { PcieInfo, PcieLink } from '../util/pci-host';
 import { XmlWriter, attr, child, childText, children, parseXML, textOf, type XmlElement } from './xml';
@@ -59,11 +60,32 @@ export interface NetCap {
   subtype?: string;
 }
 
-export type NodeDeviceCap = SystemCap | ScsiHostCap | PciCap | NetCap;
+/** virNodeDevCapUSBDev: a USB device, by its host address and IDs (names as its descriptors give them). */
+export interface UsbDeviceCap {
+  type: 'usb_device';
+  bus: number;
+  device: number;
+  product: { id: number; name?: string };
+  vendor: { id: number; name?: string };
+}
+
+/** virNodeDevCapUSBIf: one interface of a USB device. */
+export interface UsbInterfaceCap {
+  type: 'usb';
+  number: number;
+  class: number;
+  subclass: number;
+  protocol: number;
+  description?: string;
+}
+
+export type NodeDeviceCap = SystemCap | ScsiHostCap | PciCap | NetCap | UsbDeviceCap | UsbInterfaceCap;
 
 export interface NodeDeviceDef {
   name: string;
   path?: string;
+  /** <devnode type='dev'>: the device's node in /dev, when it has one. */
+  devnode?: string;
   parent?: string;
   /** The bound kernel driver. libvirt formats it but never parses it back. */
   driver?: string;
@@ -157,9 +179,46 @@ function parseCap(el: XmlElement, devName: string): NodeDeviceCap {
     }
     return cap;
   }
+  if (type === 'usb_device') {
+    const ids = (name: 'product' | 'vendor') => {
+      const e = child(el, name);
+      const id = attr(e, 'id');
+      if (id === undefined) throw virError(VIR_ERR_INTERNAL_ERROR, FROM, `no USB ${name} ID supplied for '${devName}'`);
+      const n = parseNumber(id);
+      if (n === undefined) throw virError(VIR_ERR_INTERNAL_ERROR, FROM, `invalid USB ${name} ID supplied for '${devName}'`);
+      const text = e && textOf(e);
+      return { id: n, name: text ? text : undefined };
+    };
+    return {
+      type,
+      bus: usbNumber(el, 'bus', `USB bus number`, devName),
+      device: usbNumber(el, 'device', `USB device number`, devName),
+      vendor: ids('vendor'),
+      product: ids('product'),
+    };
+  }
+  if (type === 'usb') {
+    return {
+      type,
+      number: usbNumber(el, 'number', 'USB interface number', devName),
+      class: usbNumber(el, 'class', 'USB interface class', devName),
+      subclass: usbNumber(el, 'subclass', 'USB interface subclass', devName),
+      protocol: usbNumber(el, 'protocol', 'USB interface protocol', devName),
+      description: childText(el, 'description'),
+    };
+  }
   if (type === 'pci') return parsePciCap(el, devName);
   if (type === 'net') return parseNetCap(el, devName);
   throw virError(VIR_ERR_CONFIG_UNSUPPORTED, FROM, `unknown capability type '${type}'`);
+}
+
+/** virNodeDevCapsDefParseULong: a number child, 'no <what> supplied' when absent, 'invalid' when not one. */
+function usbNumber(el: XmlElement, name: string, what: string, devName: string): number {
+  const text = childText(el, name);
+  if (text === undefined) throw virError(VIR_ERR_INTERNAL_ERROR, FROM, `no ${what} supplied for '${devName}'`);
+  const n = parseNumber(text);
+  if (n === undefined) throw virError(VIR_ERR_INTERNAL_ERROR, FROM, `invalid ${what} supplied for '${devName}'`);
+  return n;
 }
 
 function parseNumber(text: string | undefined): number | undefined {
@@ -360,6 +419,7 @@ export function formatNodeDeviceXML(def: NodeDeviceDef): string {
   w.open('device');
   w.leaf('name', def.name);
   w.leaf('path', def.path);
+  if (def.devnode !== undefined) w.leaf('devnode', def.devnode, [['type', 'dev']]);
   w.leaf('parent', def.parent);
   if (def.driver !== undefined) {
     w.open('driver');
@@ -385,6 +445,21 @@ export function formatNodeDeviceXML(def: NodeDeviceDef): string {
       formatPciCap(w, cap);
     } else if (cap.type === 'net') {
       formatNetCap(w, cap);
+    } else if (cap.type === 'usb_device') {
+      w.leaf('bus', cap.bus);
+      w.leaf('device', cap.device);
+      for (const [name, v] of [['product', cap.product], ['vendor', cap.vendor]] as const) {
+        const id: Array<[string, string]> = [['id', `0x${v.id.toString(16).padStart(4, '0')}`]];
+        // libvirt writes a nameless USB ID as `<product id='0x0608' />`, space and all.
+        if (v.name === undefined) w.raw(`<${name} id='${id[0][1]}' />`);
+        else w.leaf(name, v.name, id);
+      }
+    } else if (cap.type === 'usb') {
+      w.leaf('number', cap.number);
+      w.leaf('class', cap.class);
+      w.leaf('subclass', cap.subclass);
+      w.leaf('protocol', cap.protocol);
+      w.leaf('description', cap.description);
     } else {
       w.leaf('host', cap.host);
       w.leaf('unique_id', cap.uniqueId);

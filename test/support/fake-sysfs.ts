@@ -37,6 +37,32 @@ export interface FakePciDevice {
   resetFile?: boolean;
 }
 
+/** A USB device as /sys/bus/usb/devices shows it: 'usbN' for a root hub, 'N-port[.port]' behind it. */
+export interface FakeUsbDevice {
+  name: string;
+  vendor: number;
+  product: number;
+  devnum: number;
+  /** The descriptor strings sysfs shows as `manufacturer` and `product`. */
+  strings?: { manufacturer: string; product: string };
+  /** Interfaces ('1-2:1.0'), which sysfs lists beside the devices: how many, and their class, subclass, protocol. */
+  interfaces?: number;
+  interfaceClass?: [number, number, number];
+}
+
+/**
+ * Two root hubs, a hub behind the first, a Logitech receiver, and two identical SanDisk sticks
+ * on different buses, one of them behind the hub.
+ */
+export const STANDARD_USB: FakeUsbDevice[] = [
+  { name: 'usb1', vendor: 0x1d6b, product: 0x0002, devnum: 1, strings: { manufacturer: 'Linux 6.1.0 xhci-hcd', product: 'xHCI Host Controller' }, interfaceClass: [9, 0, 0] },
+  { name: 'usb2', vendor: 0x1d6b, product: 0x0003, devnum: 1, strings: { manufacturer: 'Linux 6.1.0 xhci-hcd', product: 'xHCI Host Controller' }, interfaceClass: [9, 0, 0] },
+  { name: '1-1', vendor: 0x05e3, product: 0x0608, devnum: 2, interfaceClass: [9, 0, 0] },
+  { name: '1-2', vendor: 0x046d, product: 0xc52b, devnum: 5, strings: { manufacturer: 'Logitech', product: 'USB Receiver' }, interfaces: 3, interfaceClass: [3, 1, 1] },
+  { name: '1-1.4', vendor: 0x0781, product: 0x5581, devnum: 7, strings: { manufacturer: 'SanDisk', product: 'Ultra' }, interfaceClass: [8, 6, 0x50] },
+  { name: '2-3', vendor: 0x0781, product: 0x5581, devnum: 12, strings: { manufacturer: 'SanDisk', product: 'Ultra' }, interfaceClass: [8, 6, 0x50] },
+];
+
 export interface FakeDriver {
   name: string;
   /** vendor:device pairs the driver claims when probed without an override. */
@@ -49,6 +75,8 @@ export interface FakeHostSpec {
   /** false: the host has no IOMMU (no /sys/kernel/iommu_groups, no /dev/vfio). */
   iommu?: boolean;
   dmi?: Record<string, string>;
+  /** Devices on the USB controller at 0000:00:14.0 (which need not be among `devices`). */
+  usb?: FakeUsbDevice[];
 }
 
 /** What a write to the fake kernel did, for tests that check libvirt's sequence. */
@@ -216,6 +244,8 @@ export class FakeKernel extends HostKernelFiles {
     for (const [key, value] of Object.entries(this.spec.dmi ?? {})) this.put(`/sys/devices/virtual/dmi/id/${key}`, `${value}\n`);
     this.mkdir('/sys/class/net');
     for (const d of this.spec.devices) this.buildDevice(d);
+    this.mkdir('/sys/bus/usb/devices');
+    for (const u of this.spec.usb ?? []) this.plugUsb(u);
     for (const d of this.spec.devices) {
       if (d.physfn) {
         const pf = this.devices.get(d.physfn)!;
@@ -230,6 +260,45 @@ export class FakeKernel extends HostKernelFiles {
       }
       if (d.driver) this.bind(d.bdf, d.driver);
     }
+  }
+
+  /** Where a USB device sits: root hubs under the xHCI function, devices under the hub they are plugged into. */
+  usbPath(name: string): string {
+    if (/^usb\d+$/.test(name)) return `/sys/devices/pci0000:00/0000:00:14.0/${name}`;
+    const hub = name.includes('.') ? name.slice(0, name.lastIndexOf('.')) : `usb${name.split('-')[0]}`;
+    return `${this.usbPath(hub)}/${name}`;
+  }
+
+  /** A USB device appears: its directory with IDs, numbers and strings, its interfaces, the bus links. */
+  plugUsb(u: FakeUsbDevice): void {
+    const dir = this.usbPath(u.name);
+    const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
+    this.put(`${dir}/idVendor`, `${hex(u.vendor, 4)}\n`);
+    this.put(`${dir}/idProduct`, `${hex(u.product, 4)}\n`);
+    this.put(`${dir}/devnum`, `${u.devnum}\n`);
+    this.put(`${dir}/busnum`, `${Number.parseInt(u.name.replace(/^usb/, ''), 10)}\n`);
+    if (u.strings) {
+      this.put(`${dir}/manufacturer`, `${u.strings.manufacturer}\n`);
+      this.put(`${dir}/product`, `${u.strings.product}\n`);
+    }
+    this.link(`/sys/bus/usb/devices/${u.name}`, dir);
+    const [cls, sub, proto] = u.interfaceClass ?? [0xff, 0, 0];
+    for (let i = 0; i < (u.interfaces ?? 1); i++) {
+      const intf = `${u.name.startsWith('usb') ? `${u.name.slice(3)}-0` : u.name}:1.${i}`;
+      this.put(`${dir}/${intf}/bInterfaceNumber`, `${hex(i, 2)}\n`);
+      this.put(`${dir}/${intf}/bInterfaceClass`, `${hex(cls, 2)}\n`);
+      this.put(`${dir}/${intf}/bInterfaceSubClass`, `${hex(sub, 2)}\n`);
+      this.put(`${dir}/${intf}/bInterfaceProtocol`, `${hex(proto, 2)}\n`);
+      this.link(`/sys/bus/usb/devices/${intf}`, `${dir}/${intf}`);
+    }
+  }
+
+  /** A USB device is pulled out: its directory (with whatever hangs off it) and its links go. */
+  unplugUsb(name: string): void {
+    for (const entry of fs.readdirSync(this.disk('/sys/bus/usb/devices'))) {
+      if (entry === name || entry.startsWith(`${name}:`) || entry.startsWith(`${name}.`)) this.unlink(`/sys/bus/usb/devices/${entry}`);
+    }
+    this.unlink(this.usbPath(name));
   }
 
   private buildDevice(d: FakePciDevice): void {
@@ -376,7 +445,7 @@ export class FakeKernel extends HostKernelFiles {
  * chipset group whose members are held by host drivers; a driverless graphics device without FLR;
  * a NIC the IOMMU does not cover.
  */
-export function standardHost(options: { iommu?: boolean; vfioLoaded?: boolean } = {}, existingRoot?: string): FakeHost {
+export function standardHost(options: { iommu?: boolean; vfioLoaded?: boolean; usb?: FakeUsbDevice[] } = {}, existingRoot?: string): FakeHost {
   const drivers: FakeDriver[] = [
     { name: 'pcieport' },
     { name: 'igb', ids: [[0x8086, 0x10c9]] },
@@ -387,9 +456,13 @@ export function standardHost(options: { iommu?: boolean; vfioLoaded?: boolean } 
     { name: 'e1000e', ids: [[0x8086, 0x10d3]] },
   ];
   if (options.vfioLoaded !== false) drivers.push({ name: 'vfio-pci' });
+  // The USB devices hang off an xHCI controller, which the host has only when it has them.
+  const xhci: FakePciDevice[] = options.usb ? [{ bdf: '0000:00:14.0', vendor: 0x8086, device: 0x9d2f, class: 0x0c0330, driver: 'xhci_hcd', iommuGroup: 3 }] : [];
+  if (options.usb) drivers.push({ name: 'xhci_hcd', ids: [[0x8086, 0x9d2f]] });
   return new FakeHost(
     {
     iommu: options.iommu,
+    usb: options.usb,
     drivers,
     dmi: { sys_vendor: 'Fake Systems', product_name: 'Test Host 1', product_uuid: '4c4c4544-0042-3510-8030-b2c04f4a3232', bios_vendor: 'FakeBIOS', bios_version: '1.2', bios_date: '01/02/2024' },
     devices: [
@@ -414,6 +487,7 @@ export function standardHost(options: { iommu?: boolean; vfioLoaded?: boolean } 
       { bdf: '0000:00:1f.3', vendor: 0x8086, device: 0x3a30, class: 0x0c0500, driver: 'i801_smbus', iommuGroup: 8 },
       { bdf: '0000:00:02.0', vendor: 0x8086, device: 0x0046, class: 0x030000, iommuGroup: 1, resetFile: true },
       { bdf: '0000:00:19.0', vendor: 0x8086, device: 0x10d3, class: 0x020000, driver: 'e1000e', net: { eno1: '00:1b:21:bb:00:01' } },
+      ...xhci,
     ],
     },
     existingRoot,

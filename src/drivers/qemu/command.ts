@@ -20,6 +20,8 @@ import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_INTERNAL_ERROR, VIR_ERR_INVALID_ARG
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { Command } from '../../util/command';
 import { formatPciAddress } from '../../util/pci';
+import { usbDevicePath } from '../../util/usb-host';
+import { usbHostdevMissing, usbHostdevSource } from './hostdev';
 import { QemuCaps } from './capabilities';
 import { buildChardevArg, type ChardevBackend } from './chardev';
 import { cellKiB, checkMemorySupported, legacyNumaMem, initialMemoryKiB, memoryDeviceArgs, numaCellObjects, numaCellsOf, systemMemoryObjects, type HugetlbfsMount, type MemoryEnv } from './memory';
@@ -2693,16 +2695,19 @@ function vhostScsiProps(b: Builder, h: HostdevDef): Props {
   return [['driver', 'vhost-scsi-pci'], ['wwpn', wwpn], ['vhostfd', String(open())], ['id', h.info.alias], ...b.addressProps(h.info)];
 }
 
-/** qemuBuildUSBHostdevDevProps: a host USB device by its /dev/bus/usb node. */
+/**
+ * qemuBuildUSBHostdevDevProps: a host USB device by its /dev/bus/usb node. A device named by IDs
+ * has its address once the start found it on the host; one marked missing (an optional device
+ * the host did not have) is an empty usb-host.
+ */
 function usbHostProps(b: Builder, h: HostdevDef): Props {
-  const addr = h.sourceChildren.find((c) => c.name === 'address');
-  const bus = attr(addr, 'bus');
-  const device = attr(addr, 'device');
-  if (bus === undefined || device === undefined) {
-    throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'USB host devices by vendor/product are not supported yet');
+  let hostdevice: string | undefined;
+  if (!usbHostdevMissing(h)) {
+    const { bus, device } = usbHostdevSource(h);
+    if (bus === 0 && device === 0) throw virError(VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU, 'USB host device is missing bus/device information');
+    hostdevice = usbDevicePath(bus, device);
   }
-  const pad = (v: string): string => String(Number(v)).padStart(3, '0');
-  const props: Props = [['driver', 'usb-host'], ['hostdevice', `/dev/bus/usb/${pad(bus)}/${pad(device)}`], ['id', h.info.alias]];
+  const props: Props = [['driver', 'usb-host'], ['hostdevice', hostdevice], ['id', h.info.alias]];
   const reset = h.sourceAttrs.find(([k]) => k === 'guestReset')?.[1];
   if (reset === 'off') props.push(['guest-reset', false]);
   else if (reset === 'uninitialized') props.push(['guest-reset', true], ['guest-resets-all', false]);

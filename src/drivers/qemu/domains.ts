@@ -70,7 +70,7 @@ import { QemuMonitor } from './monitor';
 import { qemuAssignDeviceAliases, qemuParseDomainXML } from './postparse';
 import { hostDriverConfig, nvramDirOf, type QemuDriverConfig } from './config';
 import { fileSystemError, firmwareDescriptorDirs, qemuFirmwareFillDomain, qemuPrepareNVRAM } from './firmware';
-import { assignVfioBackend, hostdevManager, pciHostdevRequests, type HostdevManager } from './hostdev';
+import { assignVfioBackend, hostdevManager, pciHostdevRequests, usbHostdevs, type HostdevManager } from './hostdev';
 import { cleanupQemu, launchQemu, logTail, type ProcessIdentity, QemuProcess } from './process';
 
 /** Where one driver root keeps its files (libvirt's virQEMUDriverConfig directories). */
@@ -297,6 +297,7 @@ export class QemuDriverState extends DriverEventState {
     // virHostdevUpdateActiveDomainDevices: its host devices are its own again, so another
     // domain cannot take them, and they go back to the host when it stops.
     this.hostdevs.adoptDomainDevices(live.name, pciHostdevRequests(live), this.dirs.configDir, status.hostdevsDetached);
+    this.hostdevs.adoptUsbDevices(live.name, usbHostdevs(live.devices.hostdevs), this.dirs.configDir);
     await this.takeOver(obj, status);
   }
 
@@ -614,6 +615,16 @@ export class QemuDriverState extends DriverEventState {
       lock.release();
       throw err;
     }
+    // Host USB devices are found (by their IDs, into the live definition) and marked as this
+    // domain's before the command line names their nodes.
+    const usbDevices = usbHostdevs(live.devices.hostdevs);
+    try {
+      await this.hostdevs.prepareUsbDevices(live.name, usbDevices, this.dirs.configDir, true);
+    } catch (err) {
+      await this.hostdevs.releaseDomainDevices(live.name, hostdevs, this.dirs.configDir, this.dirs.hostdevStateDir);
+      lock.release();
+      throw err;
+    }
     let proc: QemuProcess;
     try {
       // qemuProcessPrepareDomain / qemuProcessPrepareHost: the firmware, and its variable store.
@@ -629,6 +640,7 @@ export class QemuDriverState extends DriverEventState {
         monitorTimeoutMs: 30_000,
       });
     } catch (err) {
+      await this.hostdevs.releaseUsbDevices(live.name, usbDevices, this.dirs.configDir);
       await this.hostdevs.releaseDomainDevices(live.name, hostdevs, this.dirs.configDir, this.dirs.hostdevStateDir);
       lock.release();
       throw err;
@@ -718,6 +730,7 @@ export class QemuDriverState extends DriverEventState {
     await run.proc.kill(false).catch(() => {});
     await cleanupQemu(run.proc.identity, reason);
     await this.hostdevs.releaseDomainDevices(obj.def.name, pciHostdevRequests(obj.def), this.dirs.configDir, this.dirs.hostdevStateDir);
+    await this.hostdevs.releaseUsbDevices(obj.def.name, usbHostdevs(obj.def.devices.hostdevs), this.dirs.configDir);
     await fsp.rm(this.statusPath(obj), { force: true });
     for (const waiters of run.deviceWaiters.values()) for (const w of waiters) w();
     obj.run = null;

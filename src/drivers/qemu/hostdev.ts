@@ -32,10 +32,12 @@ import {
   readPciDevice,
 } from '../../util/pci-host';
 import type { DomainDef, DomainDeviceDef, GenericElement, HostdevDef, NetDef } from '../../conf/domain-def';
-import { isElement } from '../../conf/xml';
+import { parseUIntBase0 } from '../../conf/domain-parse';
+import { attr, isElement, type XmlElement } from '../../conf/xml';
 import { restoreVfNetConfig, saveVfNetConfig, setVfNetConfig, vfConfigPath, vfLinks, type VfLinkControl } from '../../util/netdev-vf';
 import { formatPciAddress, type PciAddress } from '../../util/pci';
 import { kernelFiles, linkBasename, listDir, readAttr, resolveLink, type KernelFiles } from '../../util/sysfs';
+import { findUsb, findUsbByBus, findUsbByVendor, usbDeviceName, type UsbHostDevice } from '../../util/usb-host';
 
 /** The name libvirt's QEMU driver records as a device's user (QEMU_DRIVER_NAME). */
 export const QEMU_DRIVER_NAME = 'QEMU';
@@ -132,9 +134,70 @@ function vfioFriendlyDriver(driver: string): boolean {
   return driver === 'pci-stub' || driver === 'pcieport' || /vfio/.test(driver);
 }
 
+/** What a <hostdev type='usb'> source names: IDs, an address, or both; 0 where not given. */
+export interface UsbHostdevSource {
+  vendor: number;
+  product: number;
+  bus: number;
+  device: number;
+}
+
+function sourceChild(h: HostdevDef, name: string): XmlElement | undefined {
+  return h.sourceChildren.find((c) => c.name === name);
+}
+
+function sourceNumber(el: XmlElement | undefined, name: string): number {
+  const text = attr(el, name);
+  return text === undefined ? 0 : (parseUIntBase0(text) ?? 0);
+}
+
+export function usbHostdevSource(h: HostdevDef): UsbHostdevSource {
+  const address = sourceChild(h, 'address');
+  return {
+    vendor: sourceNumber(sourceChild(h, 'vendor'), 'id'),
+    product: sourceNumber(sourceChild(h, 'product'), 'id'),
+    bus: sourceNumber(address, 'bus'),
+    device: sourceNumber(address, 'device'),
+  };
+}
+
+/** A domain's <hostdev mode='subsystem' type='usb'> devices. */
+export function usbHostdevs(devices: DomainDeviceDef[]): HostdevDef[] {
+  return devices.filter((d): d is HostdevDef => d.kind === 'hostdev' && (d as HostdevDef).mode === 'subsystem' && (d as HostdevDef).type === 'usb');
+}
+
+/** An optional (or, past a cold boot, requisite) USB device the host did not have: left out of QEMU. */
+export function usbHostdevMissing(h: HostdevDef): boolean {
+  return h.sourceAttrs.some(([k, v]) => k === 'missing' && v === 'yes');
+}
+
+/** The host device a USB hostdev holds while its domain runs: its resolved address, unless missing. */
+function usbHostdevName(h: HostdevDef): string | null {
+  if (usbHostdevMissing(h)) return null;
+  const { bus, device } = usbHostdevSource(h);
+  return bus === 0 && device === 0 ? null : usbDeviceName(bus, device);
+}
+
+/** Where a device found by its IDs was: written into the live definition's <source>, after the IDs. */
+function setUsbAddress(h: HostdevDef, dev: UsbHostDevice): void {
+  const address: XmlElement = { name: 'address', attrs: new Map([['bus', String(dev.bus)], ['device', String(dev.device)]]), children: [], line: 0 };
+  const i = h.sourceChildren.findIndex((c) => c.name === 'address');
+  if (i >= 0) h.sourceChildren[i] = address;
+  else h.sourceChildren.push(address);
+}
+
+/** missing='yes' goes after startupPolicy, where libvirt writes it. */
+function markUsbMissing(h: HostdevDef): void {
+  if (usbHostdevMissing(h)) return;
+  const i = h.sourceAttrs.findIndex(([k]) => k === 'startupPolicy');
+  h.sourceAttrs.splice(i + 1, 0, ['missing', 'yes']);
+}
+
 export class HostdevManager {
   /** Devices assigned to running domains (activePCIHostdevs), by BDF. */
   private readonly active = new Map<string, PciDeviceUser>();
+  /** USB devices held by running domains (activeUSBHostdevs), by 'BBB:DDD'. */
+  private readonly activeUsb = new Map<string, PciDeviceUser>();
   /** Devices virtnode detached and no domain uses yet (inactivePCIHostdevs). */
   private readonly inactive = new Set<string>();
   /** Devices virtnode moved to vfio-pci (libvirt's unbind_from_stub): given back on release. */
@@ -521,6 +584,84 @@ export class HostdevManager {
     });
   }
 
+  /**
+   * virHostdevFindUSBDevice: the host device a USB hostdev names. By IDs and address, it must be
+   * that device; by IDs alone, the one device with them, whose address goes into the (live)
+   * definition; by address alone, whatever is there. Not found: an error when `required`, else
+   * null.
+   */
+  private async findUsbHostdev(h: HostdevDef, required: boolean): Promise<UsbHostDevice | null> {
+    const { vendor, product, bus, device } = usbHostdevSource(h);
+    if (vendor !== 0 && (bus !== 0 || device !== 0)) return findUsb(this.files, vendor, product, bus, device, required);
+    if (vendor !== 0) {
+      const found = await findUsbByVendor(this.files, vendor, product, required);
+      if (found.length > 1) {
+        throw virError(
+          VIR_ERR_OPERATION_FAILED,
+          VIR_FROM_NONE,
+          `Multiple USB devices for ${vendor.toString(16)}:${product.toString(16)}, use <address> to specify one`,
+        );
+      }
+      if (found.length === 1) setUsbAddress(h, found[0]);
+      return found[0] ?? null;
+    }
+    if (bus !== 0 || device !== 0) return findUsbByBus(this.files, bus, device, required);
+    return null;
+  }
+
+  /**
+   * virHostdevPrepareUSBDevices: each USB hostdev is found on the host (its address filled in
+   * when it is named by IDs) and marked as the domain's. A device that is not there fails the
+   * start unless its startupPolicy is optional, or requisite on anything but a cold boot; then it
+   * is marked missing and left out. A device another domain holds fails it; nothing is marked.
+   */
+  prepareUsbDevices(domain: string, hostdevs: HostdevDef[], scope = '', coldBoot = true): Promise<void> {
+    return this.serialized(async () => {
+      const found: string[] = [];
+      for (const h of hostdevs) {
+        const policy = h.sourceAttrs.find(([k]) => k === 'startupPolicy')?.[1];
+        const required = !(policy === 'optional' || (policy === 'requisite' && !coldBoot));
+        const dev = await this.findUsbHostdev(h, required);
+        if (!dev) {
+          markUsbMissing(h);
+          continue;
+        }
+        const name = usbDeviceName(dev.bus, dev.device);
+        if (found.includes(name)) throw virError(VIR_ERR_INTERNAL_ERROR, VIR_FROM_NONE, `Device ${name} is already in use`);
+        found.push(name);
+      }
+      for (const name of found) {
+        const user = this.activeUsb.get(name);
+        if (user) throw virError(VIR_ERR_OPERATION_INVALID, VIR_FROM_NONE, `USB device ${name} is in use by driver ${user.driver}, domain ${user.domain}`);
+      }
+      for (const name of found) this.activeUsb.set(name, { driver: QEMU_DRIVER_NAME, domain, scope });
+    });
+  }
+
+  /** virHostdevReAttachUSBDevices: the domain's USB devices are free again; others' are left alone. */
+  releaseUsbDevices(domain: string, hostdevs: HostdevDef[], scope = ''): Promise<void> {
+    return this.serialized(async () => {
+      for (const h of hostdevs) {
+        const name = usbHostdevName(h);
+        const user = name === null ? undefined : this.activeUsb.get(name);
+        if (user && user.domain === domain && user.scope === scope) this.activeUsb.delete(name!);
+      }
+    });
+  }
+
+  /** virHostdevUpdateActiveUSBDevices: a domain found running again holds its USB devices. */
+  adoptUsbDevices(domain: string, hostdevs: HostdevDef[], scope = ''): void {
+    for (const h of hostdevs) {
+      const name = usbHostdevName(h);
+      if (name !== null) this.activeUsb.set(name, { driver: QEMU_DRIVER_NAME, domain, scope });
+    }
+  }
+
+  /** Who holds a USB device ('BBB:DDD'), if a running domain does. */
+  usbUserOf(name: string): PciDeviceUser | undefined {
+    return this.activeUsb.get(name);
+  }
+
   /** Whether virtnode put the device on vfio-pci (what a status file records, as libvirt's origstates). */
   detachedByUs(name: string): boolean {
     return this.boundByUs.has(name);
@@ -545,6 +686,7 @@ export class HostdevManager {
    */
   forgetScope(scope: string): void {
     for (const [name, user] of this.active) if (user.scope === scope) this.active.delete(name);
+    for (const [name, user] of this.activeUsb) if (user.scope === scope) this.activeUsb.delete(name);
   }
 }
 

@@ -21,7 +21,7 @@ import {
   virError,
 } from '../../error';
 import { checkActive, isActive, type QemuDomainObj, type QemuDriverState } from './domains';
-import { assignVfioBackend, pciHostdevRequest } from './hostdev';
+import { assignVfioBackend, pciHostdevRequest, usbHostdevs } from './hostdev';
 import type { QemuMonitor } from './monitor';
 import { qemuAssignDeviceAliases, qemuDomainXMLOptions, qemuParseDomainXML } from './postparse';
 import { liveCommand } from './process';
@@ -227,7 +227,24 @@ export class QemuHotplug {
     if (newConfig) await this.state.replaceConfig(obj, newConfig);
   }
 
+  /**
+   * qemuDomainAttachHostUSBDevice: a host USB device is found (by its IDs, into the device's
+   * definition) and marked as the domain's before its command line is built; if the attach
+   * fails, it is free again. A hot-plug is no cold boot: a requisite device may be missing.
+   */
   private async attachLive(obj: QemuDomainObj, dev: DomainDeviceDef): Promise<void> {
+    const usb = usbHostdevs([dev]);
+    const scope = this.state.dirs.configDir;
+    await this.state.hostdevs.prepareUsbDevices(obj.def.name, usb, scope, false);
+    try {
+      await this.attachLiveDevice(obj, dev);
+    } catch (err) {
+      await this.state.hostdevs.releaseUsbDevices(obj.def.name, usb, scope);
+      throw err;
+    }
+  }
+
+  private async attachLiveDevice(obj: QemuDomainObj, dev: DomainDeviceDef): Promise<void> {
     const run = obj.run!;
     const monitor = run.proc.monitor!;
     // qemuDomainAttachHostPCIDevice: VFIO or nothing, before anything is built.
@@ -376,6 +393,7 @@ export class QemuHotplug {
     // qemuDomainRemoveHostDevice: QEMU has let go of the host device; it goes back to the host.
     const hostdev = pciHostdevRequest(dev);
     if (hostdev) void this.state.hostdevs.releaseDomainDevices(obj.def.name, [hostdev], this.state.dirs.configDir, this.state.dirs.hostdevStateDir);
+    void this.state.hostdevs.releaseUsbDevices(obj.def.name, usbHostdevs([dev]), this.state.dirs.configDir);
     const monitor = run.proc.monitor;
     if (!monitor) return;
     void (async () => {

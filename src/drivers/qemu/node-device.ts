@@ -1,10 +1,21 @@
 // The host's node devices for QEMU connections, as libvirt's node device driver (udev backend)
-// names and describes them: 'computer' (DMI), one pci_DDDD_BB_SS_F per PCI device and one
-// net_<ifname>_<mac> per network interface. Read from sysfs on every call, so the answers follow
+// names and describes them: 'computer' (DMI), one pci_DDDD_BB_SS_F per PCI device, one
+// usb_<sysname> per USB device and per USB interface ('usb_usb1', 'usb_1_2', 'usb_1_2_1_0') and
+// one net_<ifname>_<mac> per network interface. Read from sysfs on every call, so the answers follow
 // binds, unbinds and new VFs without an event monitor. Detach, re-attach and reset go to the
 // hostdev manager, as qemuNodeDeviceDetachFlags and friends do.
 import crypto from 'node:crypto';
-import { NODE_DEVICE_CAP_FLAG_NAMES, formatNodeDeviceXML, nodeDeviceHasCap, type NetCap, type NodeDeviceDef, type PciCap, type SystemCap } from '../../conf/node-device';
+import {
+  NODE_DEVICE_CAP_FLAG_NAMES,
+  formatNodeDeviceXML,
+  nodeDeviceHasCap,
+  type NetCap,
+  type NodeDeviceDef,
+  type PciCap,
+  type SystemCap,
+  type UsbDeviceCap,
+  type UsbInterfaceCap,
+} from '../../conf/node-device';
 import type { NodeDeviceDriver, NodeDeviceRef } from '../../driver';
 import { VIR_ERR_INVALID_ARG, VIR_ERR_NO_NODE_DEVICE, VIR_FROM_DOMAIN, VIR_FROM_NODEDEV, VIR_FROM_QEMU, virError } from '../../error';
 import { checkFlags } from '../../util/flags';
@@ -17,7 +28,8 @@ import {
   readPciDevice,
   type HostPciDevice,
 } from '../../util/pci-host';
-import { listDir, readAttr, resolveLink, type KernelFiles } from '../../util/sysfs';
+import { linkBasename, listDir, readAttr, resolveLink, type KernelFiles } from '../../util/sysfs';
+import { USB_SYSFS_DEVICES, usbDevicePath } from '../../util/usb-host';
 import { hostUuid } from './host-facts';
 import { checkDetachDriverName, hostdevManager } from './hostdev';
 
@@ -70,10 +82,10 @@ export class HostNodeDevices {
     readonly privileged: boolean,
   ) {}
 
-  /** Every device: the computer, PCI devices in address order, then network interfaces. */
+  /** Every device: the computer, PCI devices in address order, USB devices and interfaces, then network interfaces. */
   async list(): Promise<NodeDeviceDef[]> {
-    const [computer, pci, net] = await Promise.all([this.computer(), this.pciDevices(), this.netDevices()]);
-    return [computer, ...pci, ...net];
+    const [computer, pci, usb, net] = await Promise.all([this.computer(), this.pciDevices(), this.usbDevices(), this.netDevices()]);
+    return [computer, ...pci, ...usb, ...net];
   }
 
   async lookup(name: string): Promise<NodeDeviceDef | null> {
@@ -84,6 +96,7 @@ export class HostNodeDevices {
       return dev ? this.pciDef(dev) : null;
     }
     if (name.startsWith('net_')) return (await this.netDevices()).find((d) => d.name === name) ?? null;
+    if (name.startsWith('usb_')) return (await this.usbDevices()).find((d) => d.name === name) ?? null;
     return null;
   }
 
@@ -157,6 +170,62 @@ export class HostNodeDevices {
       driver: dev.driver ?? undefined,
       caps: [cap],
     };
+  }
+
+  /** Every entry of /sys/bus/usb/devices, sorted by name: devices, root hubs and interfaces. */
+  private async usbDevices(): Promise<NodeDeviceDef[]> {
+    const names = (await listDir(this.files, USB_SYSFS_DEVICES)).sort();
+    const defs = await Promise.all(names.map((sysname) => this.usbDef(sysname)));
+    return defs.filter((d): d is NodeDeviceDef => d !== null);
+  }
+
+  /**
+   * udevProcessUSBDevice / udevProcessUSBInterface from sysfs. Without udev's hardware database
+   * the names are the device's own descriptor strings (manufacturer, product), libvirt's
+   * fallback. The parent is the hub or device above in sysfs, else the host controller's PCI
+   * function, else the computer.
+   */
+  private async usbDef(sysname: string): Promise<NodeDeviceDef | null> {
+    let sysfsPath: string;
+    try {
+      sysfsPath = await resolveLink(this.files, `${USB_SYSFS_DEVICES}/${sysname}`);
+    } catch {
+      return null;
+    }
+    const attr = (file: string) => readAttr(this.files, `${sysfsPath}/${file}`);
+    const hex = async (file: string) => Number.parseInt((await attr(file)) ?? '', 16);
+    const dec = async (file: string) => Number.parseInt((await attr(file)) ?? '', 10);
+    const above = sysfsPath.slice(0, sysfsPath.lastIndexOf('/'));
+    const aboveName = above.slice(above.lastIndexOf('/') + 1);
+    let parent = 'computer';
+    if (/^(usb\d+|\d+-[\d.]+)$/.test(aboveName)) parent = udevName('usb', aboveName);
+    else if (owningPciDevice(sysfsPath) !== null) parent = pciDeviceName(owningPciDevice(sysfsPath)!);
+    const driver = (await linkBasename(this.files, `${sysfsPath}/driver`)) ?? undefined;
+    let cap: UsbDeviceCap | UsbInterfaceCap;
+    let devnode: string | undefined;
+    if (sysname.includes(':')) {
+      cap = {
+        type: 'usb',
+        number: await hex('bInterfaceNumber'),
+        class: await hex('bInterfaceClass'),
+        subclass: await hex('bInterfaceSubClass'),
+        protocol: await hex('bInterfaceProtocol'),
+      };
+    } else {
+      const [manufacturer, product] = await Promise.all([attr('manufacturer'), attr('product')]);
+      cap = {
+        type: 'usb_device',
+        bus: await dec('busnum'),
+        device: await dec('devnum'),
+        product: { id: await hex('idProduct'), name: product ?? undefined },
+        vendor: { id: await hex('idVendor'), name: manufacturer ?? undefined },
+      };
+      devnode = usbDevicePath(cap.bus, cap.device);
+    }
+    // A directory caught half made (or half gone) is not a device yet.
+    const numbers = cap.type === 'usb' ? [cap.number, cap.class, cap.subclass, cap.protocol] : [cap.bus, cap.device, cap.product.id, cap.vendor.id];
+    if (numbers.some(Number.isNaN)) return null;
+    return { name: udevName('usb', sysname), path: sysfsPath, devnode, parent, driver, caps: [cap] };
   }
 
   /** udevProcessNetworkInterface for every interface in /sys/class/net, sorted by name. */

@@ -1,7 +1,7 @@
 // virtnode's domainXMLToNative against libvirt 9.0's own, run here: Debian's QEMU driver embedded
 // in a python3-libvirt process (test/support/libvirt-qemu-oracle.*), each on an embed root of its
 // own, both probing the same installed QEMU. Inputs: our definitions in test/data/qemu-oracle/
-// (machine types and topology, chardevs, interfaces, PCI passthrough, disks, controllers,
+// (machine types and topology, chardevs, interfaces, PCI and USB passthrough, disks, controllers,
 // graphics and video, and definitions both must refuse), the benchmark's domain, and libvirt's
 // qemuxml2argv inputs listed in libvirt-oracle-agreeing.txt (read from ../shared when present).
 // The two command lines must be equal but for the embed roots and the numbers of the tap and
