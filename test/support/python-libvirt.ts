@@ -1,6 +1,8 @@
 // libvirt 9.0 itself, through Debian's python3-libvirt, as the oracle for foundation tests: a test
 // that needs it skips with a message naming the package when it is missing.
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { VirError } from '../../src/error';
 
 /** The nine fields libvirt's virError carries, as compared between libvirt and virtnode. */
@@ -53,3 +55,21 @@ def error_fields(e):
                 message=e.get_error_message(), str1=e.get_str1(), str2=e.get_str2(),
                 str3=e.get_str3(), int1=e.get_int1(), int2=e.get_int2())
 `;
+
+/**
+ * libvirt 9.0's parse and format of node device XML: `xmls` go into a `<node>` file (written in
+ * `dir`) that libvirt's test driver loads, and the devices named `names` come back as it formats
+ * them, in that order.
+ */
+export function libvirtReformatsNodeDevices(dir: string, xmls: string[], names: string[]): string[] {
+  const nodeFile = path.join(dir, 'node.xml');
+  fs.writeFileSync(nodeFile, `<node>\n${xmls.join('')}</node>\n`);
+  return runPythonJSON<string[]>(
+    `
+import json, sys, libvirt
+libvirt.registerErrorHandler(lambda *a: None, None)
+c = libvirt.open('test://' + sys.argv[1])
+print(json.dumps([c.nodeDeviceLookupByName(n).XMLDesc(0) for n in sys.argv[2:]]))`,
+    [nodeFile, ...names],
+  );
+}
