@@ -1,9 +1,11 @@
 # libvirt 9.0's QEMU driver, embedded in this process (qemu:///embed?root=DIR), as an oracle for
 # virtnode's domainXMLToNative. One process serves a whole batch: the emulator is probed once.
 #
-# stdin: {"root": DIR, "cases": [{"name": ..., "xml": ...}, ...],
-#         "timing": {"xml": ..., "rounds": N, "calls": M}}          (timing optional)
-# stdout: one JSON line per case as it is answered, {"name": ..., "argv": ...} or
+# stdin: {"root": DIR, "cases": [{"name": ..., "xml": ...}, ...], "mode": "argv" | "define",
+#         "timing": {"xml": ..., "rounds": N, "calls": M}}          (mode, timing optional)
+# stdout: one JSON line per case as it is answered, {"name": ..., "argv": ...} (mode "argv", the
+#         default: domainXMLToNative) or {"name": ..., "xml": ...} (mode "define": defineXML, then
+#         the inactive XML, then undefine, so that inputs sharing a name do not meet), or
 #         {"name": ..., "error": ..., "code": ..., "domain": ...}, then {"timing": {"rounds_ms":
 #         [...]}} (per-call mean of each round) when asked. Line by line, so that a caller can tell
 #         which case crashed libvirt (9.0 dereferences NULL on some hostdev interfaces).
@@ -71,6 +73,16 @@ def add_qemu_account(missing):
         shutil.rmtree(scratch)
 
 
+def define_and_describe(libvirt, conn, xml):
+    """The inactive XML libvirt keeps for a definition; the domain is gone again afterwards."""
+    dom = conn.defineXML(xml)
+    try:
+        return dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+    finally:
+        # Defining creates no NVRAM file; keeping it spares libvirt a refusal for domains with one.
+        dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_KEEP_NVRAM)
+
+
 def main():
     request = json.load(sys.stdin)
     root = request["root"]
@@ -92,9 +104,13 @@ def main():
     libvirt.registerErrorHandler(lambda ctx, err: None, None)
     libvirt.virEventRegisterDefaultImpl()
     conn = libvirt.open(f"qemu:///embed?root={root}")
+    define = request.get("mode") == "define"
     for case in request.get("cases", []):
         try:
-            answer({"name": case["name"], "argv": conn.domainXMLToNative("qemu-argv", case["xml"], 0)})
+            if define:
+                answer({"name": case["name"], "xml": define_and_describe(libvirt, conn, case["xml"])})
+            else:
+                answer({"name": case["name"], "argv": conn.domainXMLToNative("qemu-argv", case["xml"], 0)})
         except libvirt.libvirtError as e:
             answer({"name": case["name"], "error": e.get_error_message(), "code": e.get_error_code(),
                     "domain": e.get_error_domain()})

@@ -24,7 +24,7 @@ export function libvirtQemuMissing(): string | null {
 }
 
 /** libvirt's answer for one case: a command line, an error, or the signal it crashed with. */
-export type OracleResult = { argv: string } | { error: string; code: number; domain: number } | { crashed: string };
+export type OracleResult = { argv: string } | { xml: string } | { error: string; code: number; domain: number } | { crashed: string };
 
 export interface OracleReply {
   results: Map<string, OracleResult>;
@@ -36,11 +36,14 @@ export interface OracleReply {
 
 export interface OracleRequest {
   cases?: Array<{ name: string; xml: string }>;
+  /** 'argv' (default): domainXMLToNative; 'define': defineXML, then the inactive XML, then undefine. */
+  mode?: 'argv' | 'define';
   timing?: { xml: string; rounds: number; calls: number };
 }
 
 type OracleLine =
   | { name: string; argv: string }
+  | { name: string; xml: string }
   | { name: string; error: string; code: number; domain: number }
   | { timing: { rounds_ms: number[] } }
   | { unavailable: string };
@@ -59,7 +62,7 @@ export function runLibvirtOracle(request: OracleRequest): OracleReply {
   try {
     for (;;) {
       const result = spawnSync(PYTHON, [SCRIPT], {
-        input: JSON.stringify({ root, cases: pending, timing: request.timing }),
+        input: JSON.stringify({ root, cases: pending, mode: request.mode, timing: request.timing }),
         encoding: 'utf8',
         maxBuffer: 256 << 20,
       });
@@ -68,7 +71,9 @@ export function runLibvirtOracle(request: OracleRequest): OracleReply {
         const line = JSON.parse(text) as OracleLine;
         if ('unavailable' in line) throw new LibvirtUnavailable(line.unavailable);
         if ('timing' in line) reply.timingRoundsMs = line.timing.rounds_ms;
-        else reply.results.set(line.name, 'argv' in line ? { argv: line.argv } : { error: line.error, code: line.code, domain: line.domain });
+        else if ('argv' in line) reply.results.set(line.name, { argv: line.argv });
+        else if ('xml' in line) reply.results.set(line.name, { xml: line.xml });
+        else reply.results.set(line.name, { error: line.error, code: line.code, domain: line.domain });
       }
       if (result.status === 0) return reply;
       const crashed = pending.find((c) => !reply.results.has(c.name));
