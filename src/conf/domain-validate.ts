@@ -15,7 +15,7 @@ import type {
   NetDef,
   SimpleDeviceDef,
 } from './domain-def';
-import { diskNameToIndex, type DomainXMLOptions } from './domain-parse';
+import { VIR_DOMAIN_DEF_PARSE_ABI_UPDATE, diskNameToIndex, type DomainXMLOptions } from './domain-parse';
 import { validateHostdevTeaming, validateNetTeaming } from './teaming';
 import { parseMemoryKiB } from './units';
 import { attr, child, children, textOf, type XmlElement } from './xml';
@@ -321,18 +321,24 @@ export function postParseDevice(dev: DomainDeviceDef): void {
   }
 }
 
-/** virDomainDefPostParseCommon: memory, boot order, console compatibility, MACs. */
-export function postParseDomain(def: DomainDef): void {
-  if (def.memory === 0) {
-    const numa = numaMemoryKiB(def);
-    if (numa === 0) {
-      throw virError(
-        VIR_ERR_XML_ERROR,
-        VIR_FROM_DOMAIN,
-        'Memory size must be specified via <memory> or in the <numa> configuration',
-      );
-    }
-    def.memory = numa + memoryDevicesKiB(def);
+/**
+ * virDomainDefPostParseCommon: memory, boot order, console compatibility, MACs. With
+ * VIR_DOMAIN_DEF_PARSE_ABI_UPDATE (a new definition: define, create) the NUMA cells' memory plus
+ * the memory devices' replaces whatever <memory> said, as when <memory> is missing.
+ */
+export function postParseDomain(def: DomainDef, parseFlags = 0): void {
+  const numa = def.memory === 0 || parseFlags & VIR_DOMAIN_DEF_PARSE_ABI_UPDATE ? numaMemoryKiB(def) : 0;
+  const hotplug = memoryDevicesKiB(def);
+  if (numa > 0) def.memory = numa + hotplug;
+  else if (hotplug > def.memory) {
+    throw virError(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, 'Total size of memory devices exceeds the total memory size');
+  }
+  if (def.memory - hotplug === 0) {
+    throw virError(
+      VIR_ERR_XML_ERROR,
+      VIR_FROM_DOMAIN,
+      'Memory size must be specified via <memory> or in the <numa> configuration',
+    );
   }
   if (def.currentMemory === 0 || def.currentMemory > def.memory) def.currentMemory = def.memory;
 
