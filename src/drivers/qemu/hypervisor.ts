@@ -2,6 +2,7 @@
 // driver state: lookups, define/undefine, the lifecycle, info and XML, autostart, QMP
 // passthrough and events. Connection-level entries are added by index.ts.
 import type { DomainDef } from '../../conf/domain-def';
+import { VIR_DOMAIN_DEF_PARSE_ABI_UPDATE, VIR_DOMAIN_DEF_PARSE_INACTIVE } from '../../conf/domain-parse';
 import { formatDomainXML } from '../../conf/domain-format';
 import { VIR_DOMAIN_XML_INACTIVE } from '../../constants';
 import type { DomainInfo, HypervisorDriver } from '../../driver';
@@ -35,7 +36,10 @@ function vcpuCount(def: DomainDef): number {
 
 export function qemuDomainDriver(state: QemuDriverState): Omit<HypervisorDriver, 'name'> {
   const get = (ref: { name: string; uuid: string; id: number }) => state.fromRef(ref);
-  const parse = (xml: string) => qemuParseDomainXML(xml, state.caps, undefined, state.config);
+  // A definition arriving through define or create is new: libvirt parses it with ABI_UPDATE,
+  // which lets post-parse settle what a running guest would otherwise keep (memory, USB ports).
+  const parse = (xml: string) =>
+    qemuParseDomainXML(xml, state.caps, VIR_DOMAIN_DEF_PARSE_INACTIVE | VIR_DOMAIN_DEF_PARSE_ABI_UPDATE, state.config);
   const hotplug = new QemuHotplug(state);
   /** A job on one domain, serialised with the others on it; `ref.id` follows the domain. */
   const job = <T>(ref: { name: string; uuid: string; id: number }, fn: (obj: QemuDomainObj) => Promise<T>): Promise<T> => {

@@ -17,6 +17,7 @@ import {
   parseDomainElement,
   postParseDomain,
   validateDomain,
+  VIR_DOMAIN_DEF_PARSE_ABI_UPDATE,
   VIR_DOMAIN_DEF_PARSE_INACTIVE,
   VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE,
 } from '../../conf/domain';
@@ -445,17 +446,23 @@ function assignSpaprVioAddresses(def: DomainDef): void {
 }
 
 /**
- * qemuDomainAssignUSBAddresses for a new domain: USB devices without an address take the next
- * port of bus 0 when the domain starts (inactive XML keeps them without one).
+ * qemuDomainAssignUSBAddresses for a new domain (define, create, start): USB devices without an
+ * address take the first free port, walking the USB controllers by index and each one's ports
+ * from 1, in libvirt's device order (host devices, disks, CCID controllers, inputs, USB serials,
+ * USB sound cards, redirected devices). Hubs are not added for a full bus: what no port fits
+ * takes the next port of bus 0, past its end.
  */
 export function assignUsbPorts(def: DomainDef): void {
   const d = def.devices;
   const root = d.controllers.find((c) => c.type === 'usb' && c.index === 0);
   if (!root || root.model === 'none') return;
   const infos: DeviceInfo[] = [];
-  for (const disk of d.disks) if (disk.target.bus === 'usb') infos.push(disk.info);
-  for (const i of d.inputs) if (i.bus === 'usb') infos.push(i.info);
   for (const h of d.hostdevs) if (h.mode === 'subsystem' && h.type === 'usb') infos.push(h.info);
+  for (const disk of d.disks) if (disk.target.bus === 'usb') infos.push(disk.info);
+  for (const c of d.controllers) if (c.type === 'ccid') infos.push(c.info);
+  for (const i of d.inputs) if (i.bus === 'usb') infos.push(i.info);
+  for (const s of d.serials) if (targetType(s.target?.attrs) === 'usb-serial') infos.push(s.info);
+  for (const snd of d.sounds) if (simpleAttr(snd, 'model') === 'usb') infos.push(snd.info);
   for (const r of d.redirdevs) if (simpleAttr(r, 'bus') === 'usb') infos.push(r.info);
   const used = new Set<string>();
   for (const info of infos) {
@@ -463,12 +470,55 @@ export function assignUsbPorts(def: DomainDef): void {
     if (a?.type !== 'usb') continue;
     used.add(`${a.attrs.find(([k]) => k === 'bus')?.[1] ?? '0'}:${a.attrs.find(([k]) => k === 'port')?.[1] ?? ''}`);
   }
-  let port = 1;
+  const buses = new Map<number, number>();
+  for (const c of d.controllers) {
+    if (c.type !== 'usb' || c.model === 'none' || buses.has(c.index)) continue;
+    buses.set(c.index, usbControllerPorts(c));
+  }
+  const free = (): [number, number] | undefined => {
+    for (const [bus, ports] of [...buses].sort((x, y) => x[0] - y[0])) {
+      for (let port = 1; port <= ports; port++) if (!used.has(`${bus}:${port}`)) return [bus, port];
+    }
+    return undefined;
+  };
   for (const info of infos) {
     if (info.address) continue;
-    while (used.has(`0:${port}`)) port++;
-    used.add(`0:${port}`);
-    info.address = { type: 'usb', attrs: [['bus', '0'], ['port', String(port)]] };
+    let next = free();
+    if (!next) {
+      let port = 1;
+      while (used.has(`0:${port}`)) port++;
+      next = [0, port];
+    }
+    used.add(`${next[0]}:${next[1]}`);
+    info.address = { type: 'usb', attrs: [['bus', String(next[0])], ['port', String(next[1])]] };
+  }
+}
+
+/** The ports a USB controller model has (its ports attribute, for the xHCI ones, when set). */
+function usbControllerPorts(c: ControllerDef): number {
+  const ports = Number(c.attrs.find(([k]) => k === 'ports')?.[1]);
+  switch (c.model) {
+    case 'piix3-uhci':
+    case 'piix4-uhci':
+    case 'vt82c686b-uhci':
+    case 'ich9-uhci1':
+    case 'ich9-uhci2':
+    case 'ich9-uhci3':
+      return 2;
+    case 'pci-ohci':
+      return 3;
+    case 'ehci':
+    case 'ich9-ehci1':
+      return 6;
+    case 'nec-xhci':
+      return ports > 0 ? ports : 4;
+    case 'qemu-xhci':
+      return ports > 0 ? ports : 15;
+    case 'qusb1':
+    case 'qusb2':
+      return 4;
+    default:
+      return 8;
   }
 }
 
@@ -496,8 +546,10 @@ export function qemuParseDomainXML(
   const def = parseDomainElement(root, opts, parseFlags);
   qemuDomainDefPostParse(def, caps, config);
   if (parseFlags & VIR_DOMAIN_DEF_PARSE_INACTIVE) recheckInternalPaths(def, config);
-  postParseDomain(def);
+  postParseDomain(def, parseFlags);
   qemuDomainDevicesPostParse(def, caps, config);
+  // A new definition has its USB ports settled now, as a start would.
+  if (parseFlags & VIR_DOMAIN_DEF_PARSE_ABI_UPDATE) assignUsbPorts(def);
   if (!(parseFlags & VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE)) validateDomain(def, opts);
   return def;
 }
