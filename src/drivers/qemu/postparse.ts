@@ -288,20 +288,26 @@ function defaultCpu(def: DomainDef, caps: QemuCaps): void {
 const CPU_ATTR_ORDER = ['mode', 'match', 'check', 'migratable', 'deprecated_features'];
 
 /**
- * qemuDomainDefCPUPostParse for the modes that take the host's (or QEMU's largest) CPU: a
- * host-passthrough CPU is migratable unless it says otherwise, when QEMU lets libvirt choose
- * (else, on x86, it is not), and such CPUs are not checked against the host by default.
+ * qemuDomainDefCPUPostParse: a host-passthrough CPU is migratable unless it says otherwise, when
+ * QEMU lets libvirt choose (else, on x86, it is not). Without a check policy, CPUs taken from the
+ * host or from QEMU's largest are not checked against the host, a host-model one partially, and
+ * a named custom model not at all for a plain QEMU (TCG) guest; a KVM guest's keeps the default.
  */
 function cpuModeDefaults(def: DomainDef, caps: QemuCaps): void {
   const cpu = def.cpu;
-  const mode = attr(cpu, 'mode');
-  if (!cpu || (mode !== 'host-passthrough' && mode !== 'maximum')) return;
+  if (!cpu) return;
+  const mode = attr(cpu, 'mode') ?? 'custom';
+  if (mode === 'custom' && !cpu.children.some((c) => 'name' in c && c.name === 'model')) return;
   const attrs = new Map(cpu.attrs);
   if (mode === 'host-passthrough' && !attrs.has('migratable')) {
     if (caps.has('cpu.migratable')) attrs.set('migratable', 'on');
     else if (isX86(def)) attrs.set('migratable', 'off');
   }
-  if (!attrs.has('check')) attrs.set('check', 'none');
+  if (!attrs.has('check')) {
+    if (mode === 'host-passthrough' || mode === 'maximum') attrs.set('check', 'none');
+    else if (mode === 'host-model') attrs.set('check', 'partial');
+    else if (mode === 'custom' && def.type === 'qemu') attrs.set('check', 'none');
+  }
   const ordered = new Map<string, string>();
   for (const k of CPU_ATTR_ORDER) if (attrs.has(k)) ordered.set(k, attrs.get(k)!);
   for (const [k, v] of attrs) if (!ordered.has(k)) ordered.set(k, v);
