@@ -206,6 +206,9 @@ export class QemuDriverState extends DriverEventState {
   /** qemu.conf's defaults for the driver's directories (nvram and TLS directories, ...). */
   readonly config: QemuDriverConfig;
 
+  /** The capabilities of another emulator a definition names (the connection's cache). */
+  emulatorCaps?: (binary: string) => Promise<QemuCaps>;
+
   constructor(
     readonly dirs: QemuDirs,
     readonly caps: QemuCaps,

@@ -38,8 +38,14 @@ export function qemuDomainDriver(state: QemuDriverState): Omit<HypervisorDriver,
   const get = (ref: { name: string; uuid: string; id: number }) => state.fromRef(ref);
   // A definition arriving through define or create is new: libvirt parses it with ABI_UPDATE,
   // which lets post-parse settle what a running guest would otherwise keep (memory, USB ports).
-  const parse = (xml: string) =>
-    qemuParseDomainXML(xml, state.caps, VIR_DOMAIN_DEF_PARSE_INACTIVE | VIR_DOMAIN_DEF_PARSE_ABI_UPDATE, state.config);
+  // Its defaults (the CPU model, say) come from the capabilities of the emulator it names.
+  const parse = async (xml: string): Promise<DomainDef> => {
+    const flags = VIR_DOMAIN_DEF_PARSE_INACTIVE | VIR_DOMAIN_DEF_PARSE_ABI_UPDATE;
+    const def = qemuParseDomainXML(xml, state.caps, flags, state.config);
+    const emulator = def.devices.emulator;
+    if (emulator === undefined || emulator === state.caps.data.binary || !state.emulatorCaps) return def;
+    return qemuParseDomainXML(xml, await state.emulatorCaps(emulator), flags, state.config);
+  };
   const hotplug = new QemuHotplug(state);
   /** A job on one domain, serialised with the others on it; `ref.id` follows the domain. */
   const job = <T>(ref: { name: string; uuid: string; id: number }, fn: (obj: QemuDomainObj) => Promise<T>): Promise<T> => {
@@ -104,7 +110,7 @@ export function qemuDomainDriver(state: QemuDriverState): Omit<HypervisorDriver,
 
     async domainDefineXMLFlags(xml, flags) {
       checkFlags(flags, DEFINE_VALIDATE, 'qemuDomainDefineXMLFlags', VIR_FROM_QEMU);
-      const { obj } = await state.define(parse(xml));
+      const { obj } = await state.define(await parse(xml));
       return state.refOf(obj);
     },
     async domainUndefineFlags(dom, flags) {
@@ -114,7 +120,7 @@ export function qemuDomainDriver(state: QemuDriverState): Omit<HypervisorDriver,
     },
     async domainCreateXML(xml, flags) {
       checkFlags(flags, START_PAUSED | START_VALIDATE | START_RESET_NVRAM, 'qemuDomainCreateXML', VIR_FROM_QEMU);
-      const obj = await state.createTransient(parse(xml), (flags & START_PAUSED) !== 0, (flags & START_RESET_NVRAM) !== 0);
+      const obj = await state.createTransient(await parse(xml), (flags & START_PAUSED) !== 0, (flags & START_RESET_NVRAM) !== 0);
       return state.refOf(obj);
     },
     async domainCreateWithFlags(dom, flags) {

@@ -283,6 +283,7 @@ async function acquireState(conn: QemuConnection, kernelRoot: string): Promise<Q
   if (!entry) {
     const ready = (async () => {
       const state = new QemuDriverState(conn.dirs, await conn.caps(), process.getuid?.() === 0, kernelRoot);
+      state.emulatorCaps = (binary) => capsCacheFor(path.join(conn.dirs.cacheDir, 'capabilities')).lookup(binary);
       // Reconnecting talks to QEMUs whose monitors never hold the process open: this does.
       await keepAlive(() => state.load());
       return state;
