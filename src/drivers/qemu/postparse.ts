@@ -425,6 +425,13 @@ export function qemuDomainDevicesPostParse(def: DomainDef, caps: QemuCaps, confi
   // qemuDomainVsockDefPostParse: the default vsock model is virtio.
   const vsock = def.devices.vsock;
   if (vsock && !vsock.attrs.some(([k]) => k === 'model')) vsock.attrs.unshift(['model', 'virtio']);
+  // qemuDomainDevicePanicDefPostParse: a panic device's model follows the platform.
+  for (const panic of def.devices.panics) {
+    if (panic.attrs.some(([k]) => k === 'model')) continue;
+    const arch = def.os.arch ?? '';
+    const model = arch.startsWith('ppc64') && (def.os.machine ?? '').startsWith('pseries') ? 'pseries' : arch.startsWith('s390') ? 's390' : 'isa';
+    panic.attrs.unshift(['model', model]);
+  }
   assignVirtioSerialPorts(def);
   assignSpaprVioAddresses(def);
   assignPciAddresses(def);
