@@ -89,11 +89,12 @@ function copyChr(src: ChrDef, kind: ChrDef['kind'], target: GenericElement): Chr
  */
 function consoleCompat(def: DomainDef): void {
   const d = def.devices;
+  // A console's port is its place among the consoles as written: libvirt ignores the XML's.
   d.consoles.forEach((con, i) => {
-    if (targetAttr(con.target, 'port') === undefined) {
-      con.target ??= { attrs: [], children: [] };
-      con.target.attrs.push(['port', String(i)]);
-    }
+    con.target ??= { attrs: [], children: [] };
+    const at = con.target.attrs.findIndex(([k]) => k === 'port');
+    if (at >= 0) con.target.attrs[at] = ['port', String(i)];
+    else con.target.attrs.push(['port', String(i)]);
   });
   if (def.os.type !== 'hvm') return;
   const first = d.consoles[0];
