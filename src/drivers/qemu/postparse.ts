@@ -157,14 +157,16 @@ function defaultControllers(def: DomainDef, caps: QemuCaps): void {
     if (c.type === 'scsi' && c.model === undefined) c.model = 'lsilogic';
     if (c.type === 'pci' && c.index === 0 && c.model === undefined) c.model = isQ35(def) ? 'pcie-root' : 'pci-root';
   }
-  // virDomainDefAddImplicitDevices: the controllers the disks and channels refer to.
-  for (const disk of d.disks) {
-    assignDriveAddress(disk);
+  // virDomainDefAddImplicitDevices: the controllers the disks and channels refer to, type by
+  // type (SCSI, floppy, IDE, SATA).
+  for (const disk of d.disks) assignDriveAddress(disk);
+  const diskBusRank = (disk: DiskDef): number => ['scsi', 'fdc', 'ide', 'sata'].indexOf(disk.target.bus ?? '');
+  for (const disk of [...d.disks].sort((x, y) => diskBusRank(x) - diskBusRank(y))) {
     const bus = disk.target.bus;
     const ctrl = driveController(disk);
     if (ctrl === undefined) continue;
     if (bus === 'ide' && isQ35(def)) continue;
-    if (bus === 'ide' || bus === 'sata' || bus === 'scsi' || (bus === 'fdc' && isQ35(def))) {
+    if (bus === 'ide' || bus === 'sata' || bus === 'scsi' || bus === 'fdc') {
       const c = addController(def, bus, ctrl);
       if (bus === 'scsi' && c.model === undefined) c.model = 'lsilogic';
     }
