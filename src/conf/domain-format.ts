@@ -315,14 +315,18 @@ function formatGraphics(w: XmlWriter, g: GraphicsDef, ctx: FormatCtx): void {
   });
 }
 
-/** Devices whose device info comes before their other children. */
-const INFO_FIRST = new Set(['memballoon']);
+/** Where a device's info goes when the XML did not place it: memballoon's after its <stats>. */
+function defaultInfoPos(d: SimpleDeviceDef): number {
+  if (d.kind !== 'memballoon') return d.children.length;
+  const at = d.children.findIndex((c) => c.name !== 'stats');
+  return at < 0 ? d.children.length : at;
+}
 
 /** Devices libvirt writes with an end tag even when they have no children. */
 const ALWAYS_OPEN = new Set(['redirdev']);
 
 function formatSimple(w: XmlWriter, d: SimpleDeviceDef, ctx: FormatCtx): void {
-  const pos = d.infoPos ?? (INFO_FIRST.has(d.kind) ? 0 : d.children.length);
+  const pos = d.infoPos ?? defaultInfoPos(d);
   const body = (b: XmlWriter): void => {
     for (let i = 0; i < d.children.length; i++) {
       if (i === pos) formatInfo(b, d.info, ctx);
