@@ -798,6 +798,17 @@ function parseGraphics(el: XmlElement): GraphicsDef {
 const FILESYSTEM_ATTRS = ['type', 'accessmode', 'model', 'multidevs', 'fmode', 'dmode'];
 
 /** Defaults and canonical forms libvirt applies to devices virtnode keeps as parsed. */
+/** A TCP character device always has a protocol: libvirt writes raw, its default, after the sources. */
+function withTcpProtocol(kids: XmlNode[]): XmlNode[] {
+  if (kids.some((c) => isElement(c) && c.name === 'protocol')) return kids;
+  let at = 0;
+  kids.forEach((c, i) => {
+    if (isElement(c) && c.name === 'source') at = i + 1;
+  });
+  const protocol: XmlElement = { name: 'protocol', attrs: new Map([['type', 'raw']]), children: [], line: 0 };
+  return [...kids.slice(0, at), protocol, ...kids.slice(at)];
+}
+
 function normalizeSimple(def: SimpleDeviceDef): void {
   switch (def.kind) {
     case 'filesystem': {
@@ -817,10 +828,12 @@ function normalizeSimple(def: SimpleDeviceDef): void {
     }
     case 'redirdev':
       if (def.attrs.find(([n]) => n === 'type')?.[1] !== 'tcp') def.children = def.children.filter((c) => c.name !== 'protocol');
+      else def.children = withTcpProtocol(def.children) as XmlElement[];
       break;
     case 'rng':
       for (const b of def.children) {
         if (b.name === 'backend' && attr(b, 'type') !== 'tcp') b.children = b.children.filter((c) => !isElement(c) || c.name !== 'protocol');
+        else if (b.name === 'backend') b.children = withTcpProtocol(b.children);
       }
       break;
   }
