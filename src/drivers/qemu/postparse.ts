@@ -760,7 +760,35 @@ function assignPciAddresses(def: DomainDef, hotplugSpare = true): void {
   } else {
     assignQ35(def, slots, wanted, conventional, hotplugSpare);
   }
+  pciControllerDefaults(def);
   markMultifunction(def);
+}
+
+/** The QEMU device each PCI controller model is by default (<model name=>). */
+const PCI_MODEL_NAMES: Record<string, string> = {
+  'pci-bridge': 'pci-bridge',
+  'dmi-to-pci-bridge': 'i82801b11-bridge',
+  'pci-expander-bus': 'pxb',
+  'pcie-expander-bus': 'pxb-pcie',
+  'pcie-to-pci-bridge': 'pcie-pci-bridge',
+};
+
+/**
+ * The end of qemuDomainAssignPCIAddresses for the controller models the q35 placement does not
+ * settle itself: each gets its QEMU device name, and a pci-bridge its chassis number (its index).
+ */
+function pciControllerDefaults(def: DomainDef): void {
+  for (const c of def.devices.controllers) {
+    if (c.type !== 'pci' || c.model === undefined) continue;
+    const name = PCI_MODEL_NAMES[c.model];
+    if (name) c.modelName ??= name;
+    if (c.model === 'pci-bridge') {
+      const target = c.target ?? { attrs: [], children: [] };
+      if (!target.attrs.some(([k]) => k === 'chassisNr')) target.attrs.unshift(['chassisNr', String(c.index)]);
+      target.attrs = orderTargetAttrs(target.attrs);
+      c.target = target;
+    }
+  }
 }
 
 /** The function of each USB2 controller in the slot it shares with its companions. */
