@@ -809,6 +809,28 @@ function withTcpProtocol(kids: XmlNode[]): XmlNode[] {
   return [...kids.slice(0, at), protocol, ...kids.slice(at)];
 }
 
+/**
+ * virDomainIOThreadIDDefArrayInit: when <iothreadids> lists some of the <iothreads> count, the
+ * rest are the lowest ids not listed, and written after the listed ones; more ids than the count
+ * raise the count. Without <iothreadids> all are implicit and none is written.
+ */
+function fillIothreadIds(def: DomainDef): void {
+  const list = def.iothreadids;
+  if (!list) return;
+  const listed = children(list, 'iothread');
+  const count = Number(def.iothreads ? textOf(def.iothreads) ?? 0 : 0);
+  if (listed.length > count) {
+    def.iothreads = { name: 'iothreads', attrs: def.iothreads?.attrs ?? new Map(), children: [{ text: String(listed.length) }], line: 0 };
+    return;
+  }
+  const ids = new Set(listed.map((c) => Number(attr(c, 'id'))));
+  for (let id = 1, n = listed.length; n < count; id++) {
+    if (ids.has(id)) continue;
+    list.children.push({ name: 'iothread', attrs: new Map([['id', String(id)]]), children: [], line: 0 });
+    n++;
+  }
+}
+
 function normalizeSimple(def: SimpleDeviceDef): void {
   switch (def.kind) {
     case 'filesystem': {
@@ -1423,6 +1445,7 @@ export function parseDomainElement(root: XmlElement, opts: DomainXMLOptions = {}
   def.vcpus = child(root, 'vcpus');
   def.iothreads = child(root, 'iothreads');
   def.iothreadids = child(root, 'iothreadids');
+  fillIothreadIds(def);
   def.cputune = child(root, 'cputune');
   def.numatune = sortChildren(child(root, 'numatune'), ['memory', 'memnode']);
   canonicalSets(def.numatune, 'nodeset');
