@@ -384,7 +384,8 @@ function parseDisk(ctx: Ctx, el: XmlElement): DiskDef {
     target: {
       dev,
       bus,
-      tray: attr(targetEl, 'tray'),
+      // Closed is the default, which libvirt does not write.
+      tray: attr(targetEl, 'tray') === 'closed' ? undefined : attr(targetEl, 'tray'),
       removable: attr(targetEl, 'removable'),
       rotationRate: attr(targetEl, 'rotation_rate'),
     },
