@@ -673,18 +673,21 @@ function checkSubsysSource(ctx: Ctx, def: HostdevDef, sourceEl: XmlElement): voi
   if (!(ctx.flags & VIR_DOMAIN_DEF_PARSE_STATUS)) def.sourceAttrs = def.sourceAttrs.filter(([k]) => k !== 'missing');
   const vendor = child(sourceEl, 'vendor');
   const product = child(sourceEl, 'product');
+  // The numbers are read as C does (0x hex, leading-0 octal) and written back as libvirt does:
+  // IDs as 4 hex digits, the address in decimal.
+  const hexId = (n: number): string => `0x${n.toString(16).padStart(4, '0')}`;
   if (vendor) {
-    propUInt(vendor, 'id', true, true);
+    vendor.attrs.set('id', hexId(propUInt(vendor, 'id', true, true)!));
     if (!product) internalError('missing product');
   }
   if (product) {
     if (!vendor) internalError('missing vendor');
-    propUInt(product, 'id', true, false);
+    product.attrs.set('id', hexId(propUInt(product, 'id', true, false)!));
   }
   const address = child(sourceEl, 'address');
   if (address) {
-    propUInt(address, 'bus', true, false);
-    propUInt(address, 'device', true, false);
+    address.attrs.set('bus', String(propUInt(address, 'bus', true, false)));
+    address.attrs.set('device', String(propUInt(address, 'device', true, false)));
   }
 }
 
