@@ -21,7 +21,7 @@ import {
   VIR_DOMAIN_DEF_PARSE_INACTIVE,
   VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE,
 } from '../../conf/domain';
-import { attr, child, parseXML, type XmlElement, type XmlNode } from '../../conf/xml';
+import { attr, child, children, parseXML, textOf, type XmlElement, type XmlNode } from '../../conf/xml';
 import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, VIR_FROM_QEMU, virError } from '../../error';
 import { formatPciAddress, type PciAddress } from '../../util/pci';
 import type { QemuCaps } from './capabilities';
@@ -555,7 +555,7 @@ export function qemuParseDomainXML(
   config: QemuDriverConfig = {},
   uuidSource?: DomainXMLOptions['generateUUID'],
 ): DomainDef {
-  const opts = qemuDomainXMLOptions(caps);
+  const opts = qemuDomainXMLOptions(caps, config);
   if (uuidSource) opts.generateUUID = uuidSource;
   const root = parseXML(xml, '(domain_definition)', VIR_FROM_DOMAIN);
   const def = parseDomainElement(root, opts, parseFlags);
@@ -1020,20 +1020,50 @@ function validateNet(net: NetDef): void {
 }
 
 /** qemuValidateDomainDef: the QEMU-specific rules virtnode implements. */
-export function qemuValidateDomain(def: DomainDef, caps: QemuCaps): void {
+export function qemuValidateDomain(def: DomainDef, caps: QemuCaps, config?: QemuDriverConfig): void {
   const machine = def.os.machine;
   if (machine !== undefined && machine !== 'none' && caps.machines(def.type).length > 0 && !caps.findMachine(def.type, machine)) {
     throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `Emulator '${def.devices.emulator}' does not support machine type '${machine}'`);
   }
+  validateIothreadUsers(def);
   for (const net of def.devices.interfaces) validateNet(net);
+  for (const w of def.devices.watchdogs) {
+    if (simpleAttr(w, 'model') === 'diag288' && !def.os.arch?.startsWith('s390')) {
+      throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'diag288 model of watchdog is allowed for s390 and s390x only');
+    }
+  }
+  // qemu.conf decides whether SPICE may listen with TLS; known where the driver's config is.
+  if (config) {
+    for (const g of def.devices.graphics) {
+      if (g.type === 'spice' && (g.tlsPort ?? 0) > 0 && !config.spiceTLS) {
+        throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'spice TLS port set in XML configuration, but TLS is disabled in qemu.conf');
+      }
+    }
+  }
+}
+
+/** Disks and controllers may only name IOThreads the domain has (<iothreadids>, else 1..count). */
+function validateIothreadUsers(def: DomainDef): void {
+  const listed = def.iothreadids ? children(def.iothreadids, 'iothread').map((c) => Number(attr(c, 'id'))) : [];
+  const count = Number(textOf(def.iothreads) ?? 0) || 0;
+  const ids = new Set(listed);
+  for (let id = 1; ids.size < count; id++) ids.add(id);
+  const check = (driver: { attrs: Array<[string, string]> } | undefined, what: string): void => {
+    const id = driver?.attrs.find(([k]) => k === 'iothread')?.[1];
+    if (id !== undefined && !ids.has(Number(id))) {
+      throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `${what} iothread '${id}' not defined in iothreadid`);
+    }
+  };
+  for (const disk of def.devices.disks) check(disk.driver, 'Disk');
+  for (const c of def.devices.controllers) check(c.driver, 'controller');
 }
 
 /** The DomainXMLOptions of the QEMU driver for a binary with capabilities `caps`. */
-export function qemuDomainXMLOptions(caps: QemuCaps): DomainXMLOptions {
+export function qemuDomainXMLOptions(caps: QemuCaps, config?: QemuDriverConfig): DomainXMLOptions {
   return {
     userAliases: true,
     postParse: (def) => qemuDomainPostParse(def, caps),
-    validate: (def) => qemuValidateDomain(def, caps),
+    validate: (def) => qemuValidateDomain(def, caps, config),
   };
 }
 

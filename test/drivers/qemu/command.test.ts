@@ -64,10 +64,12 @@ describe('qemu buildCommandLine', function () {
 
   it('refuses a TLS port for SPICE unless qemu.conf enables SPICE TLS', async function () {
     const caps = await loadTestCaps(repliesFile);
-    const def = qemuParseDomainXML(minimal(`<graphics type='spice' port='5903' tlsPort='5904' autoport='no' listen='127.0.0.1'/>`), caps);
-    assert.throws(() => buildCommandLine(def, caps), {
-      code: 67, message: 'unsupported configuration: spice TLS port set in XML configuration, but TLS is disabled in qemu.conf',
-    });
+    const xml = minimal(`<graphics type='spice' port='5903' tlsPort='5904' autoport='no' listen='127.0.0.1'/>`);
+    const refusal = { code: 67, message: 'unsupported configuration: spice TLS port set in XML configuration, but TLS is disabled in qemu.conf' };
+    // Refused when defined (libvirt's validation), and again at start should qemu.conf have changed.
+    assert.throws(() => qemuParseDomainXML(xml, caps), refusal);
+    const def = qemuParseDomainXML(xml, caps, undefined, { spiceTLS: true });
+    assert.throws(() => buildCommandLine(def, caps), refusal);
     const argv = buildCommandLine(def, caps, { config: { spiceTLS: true, spiceTLSx509certdir: '/etc/my-pki' } }).toString({ linebreaks: true });
     assert.match(argv, /-spice port=5903,tls-port=5904,addr=127\.0\.0\.1,disable-ticketing=on,x509-dir=\/etc\/my-pki,seamless-migration=on/);
   });
