@@ -72,8 +72,9 @@ export interface DomainXMLOptions {
   /** keep user aliases ('ua-' prefix) from inactive XML */
   userAliases?: boolean;
   /**
-   * keep <backingStore index='N'> (default true, as the QEMU driver, which tracks backing chains,
-   * does; libvirt's test driver drops it: pass false there)
+   * keep <backingStore index='N'> from live and status XML (default true, as the QEMU driver,
+   * which tracks backing chains, does; libvirt's test driver drops it: pass false there). Inactive
+   * XML (define) never keeps it, as Debian's libvirt 9.0 shows.
    */
   backingStoreIndex?: boolean;
   /**
@@ -402,7 +403,7 @@ function parseDisk(ctx: Ctx, el: XmlElement): DiskDef {
   if (sourceEl) disk.source = diskSource(ctx, sourceEl, type);
   const backing = child(el, 'backingStore');
   if (backing) {
-    if (ctx.opts.backingStoreIndex === false) backing.attrs.delete('index');
+    if (ctx.opts.backingStoreIndex === false || ctx.flags & VIR_DOMAIN_DEF_PARSE_INACTIVE) backing.attrs.delete('index');
     normalizeMetadataCache(backing);
     disk.backingStore = backing;
   }

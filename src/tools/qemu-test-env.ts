@@ -178,9 +178,13 @@ export async function xml2argv(xml: string, caps: QemuCaps, name?: string, firmw
     config, monitorFd: 1729, passedSocketFd: 1729, passedFileFdBase: 1750, vhostVsockFd: 6789, vsockAutoCid: 42, openVdpaDevice: () => 1732, openTap: () => 3, openVhostNet: () => 44, isHostCdrom: (path) => path === '/dev/cdrom', scsiGenericName: () => 'sg0', openVhostScsi: () => 3, secrets: TEST_SECRETS, drmRenderNode: '/dev/dri/foo', id: -1, hugetlbfs: TEST_HUGETLBFS, tpmEmulatorSocket: '/dev/test', tpmPassthroughFds: [1730, 1731], memoryBackingDir: '/var/lib/libvirt/qemu/ram', storage: TEST_STORAGE, fdGroups }).toString({ linebreaks: true }) + '\n';
 }
 
-/** xml2xml: the inactive XML after the QEMU post-parse step. */
+/**
+ * xml2xml: the XML after the QEMU post-parse step, formatted inactive. Parsed as live XML, as
+ * libvirt's qemuxml2xmltest does for its outputs: they keep <backingStore index>, which a
+ * definition (parsed inactive) loses.
+ */
 export function xml2xml(xml: string, caps: QemuCaps, name?: string): string {
-  const def = qemuParseDomainXML(xml, caps, undefined, testConfigFor(name), testUUID);
+  const def = qemuParseDomainXML(xml, caps, 0, testConfigFor(name), testUUID);
   return formatDomainXML(def, XML_SECURE_INACTIVE);
 }
 
