@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Connect } from '../../../src/connect';
 import { VIR_DOMAIN_RUNNING, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_XML_INACTIVE } from '../../../src/constants';
@@ -14,6 +13,7 @@ import { Domain } from '../../../src/domain';
 import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_OPERATION_INVALID, VIR_FROM_NONE, VIR_FROM_QEMU } from '../../../src/error';
 import { NodeDevice } from '../../../src/node-device';
 import { standardHost, type FakeHost } from '../../support/fake-sysfs';
+import { closeFakeHost, connectToFakeHost, type FakeHostConnection } from '../../support/fake-host-connection';
 import { QEMU, skipWithoutQemu, virtType } from '../../support/qemu';
 import { rejection } from '../../support/rejection';
 
@@ -76,21 +76,13 @@ describe('drivers/qemu/hostdev: managed PCI hostdevs when domains start and stop
     skipWithoutQemu(this);
   });
 
+  let session: FakeHostConnection;
   beforeEach(async () => {
-    host = standardHost();
-    stateRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'virtnode-hostdev-dom-'));
-    uri = `qemu:///embed?root=${stateRoot}&sysfsroot=${host.root}`;
-    conn = await Connect.open(uri);
+    session = await connectToFakeHost('virtnode-hostdev-dom-', standardHost());
+    ({ host, root: stateRoot, uri, conn } = session);
   });
 
-  afterEach(async () => {
-    for (const dom of await conn.listAllDomains()) {
-      if (await dom.isActive()) await dom.destroy();
-    }
-    await conn.close();
-    host.dispose();
-    fs.rmSync(stateRoot, { recursive: true, force: true });
-  });
+  afterEach(() => closeFakeHost(session));
 
   const vfDevice = () => NodeDevice.lookupByName(conn, 'pci_0000_06_12_1');
   /** Where the PF's settings for VF 0 wait while a domain has it (libvirt's hostdev manager state). */
@@ -192,9 +184,8 @@ describe('drivers/qemu/hostdev: managed PCI hostdevs when domains start and stop
   });
 
   it('refuses PCI passthrough on a host without an IOMMU', async () => {
-    const bare = standardHost({ iommu: false });
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'virtnode-hostdev-bare-'));
-    const c = await Connect.open(`qemu:///embed?root=${root}&sysfsroot=${bare.root}`);
+    const bareSession = await connectToFakeHost('virtnode-hostdev-bare-', standardHost({ iommu: false }));
+    const { host: bare, conn: c } = bareSession;
     try {
       const err = await rejection((await Domain.defineXML(c, teamingDomain('bare'))).create());
       assert.deepEqual([err.code, err.domain, err.message], [
@@ -204,9 +195,7 @@ describe('drivers/qemu/hostdev: managed PCI hostdevs when domains start and stop
       ]);
       assert.deepEqual(bare.kernel.writes, []);
     } finally {
-      await c.close();
-      bare.dispose();
-      fs.rmSync(root, { recursive: true, force: true });
+      await closeFakeHost(bareSession);
     }
   });
 
@@ -246,7 +235,7 @@ import { standardHost } from ${JSON.stringify(path.join(repoRoot, 'test/support/
     assert.deepEqual(host.netlink.vf(PF, 0), { mac: VF_HOST_MAC, vlan: 0, qos: 0 });
     assert.ok(!fs.existsSync(savedVfConfig()));
     // Back here, reloading the state forgets the hold the other process released.
-    conn = await Connect.open(uri);
+    conn = session.conn = await Connect.open(uri);
     await (await vfDevice()).detachFlags(null);
     assert.equal(host.driverOf(VF), 'vfio-pci');
   });

@@ -5,7 +5,6 @@
 // names the node the device resolved to, and must leave nothing behind.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { domainDeviceMatches, parseDeviceXML, parseDomainXML } from '../../../src/conf/domain';
 import { Connect } from '../../../src/connect';
@@ -14,6 +13,7 @@ import { Domain } from '../../../src/domain';
 import { VIR_ERR_INTERNAL_ERROR, VIR_ERR_OPERATION_FAILED, VIR_ERR_OPERATION_INVALID, VIR_FROM_NONE, VIR_FROM_QEMU } from '../../../src/error';
 import { hostdevManager } from '../../../src/drivers/qemu/hostdev';
 import { STANDARD_USB, standardHost, type FakeHost } from '../../support/fake-sysfs';
+import { closeFakeHost, connectToFakeHost, type FakeHostConnection } from '../../support/fake-host-connection';
 import { QEMU, skipWithoutQemu, virtType } from '../../support/qemu';
 import { rejection } from '../../support/rejection';
 
@@ -49,20 +49,13 @@ describe('drivers/qemu/hostdev: USB hostdevs by vendor/product, resolved against
     skipWithoutQemu(this);
   });
 
+  let session: FakeHostConnection;
   beforeEach(async () => {
-    host = standardHost({ usb: STANDARD_USB });
-    stateRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'virtnode-hostdev-usb-'));
-    conn = await Connect.open(`qemu:///embed?root=${stateRoot}&sysfsroot=${host.root}`);
+    session = await connectToFakeHost('virtnode-hostdev-usb-', standardHost({ usb: STANDARD_USB }));
+    ({ host, root: stateRoot, conn } = session);
   });
 
-  afterEach(async () => {
-    for (const dom of await conn.listAllDomains()) {
-      if (await dom.isActive()) await dom.destroy();
-    }
-    await conn.close();
-    host.dispose();
-    fs.rmSync(stateRoot, { recursive: true, force: true });
-  });
+  afterEach(() => closeFakeHost(session));
 
   const manager = () => hostdevManager(host.root);
 

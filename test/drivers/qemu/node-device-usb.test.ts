@@ -3,14 +3,12 @@
 // three devices: names, the usb_device and usb capability filters, parents along sysfs, the XML
 // (checked against libvirt 9.0's own parser and formatter), and a device pulled out.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Connect } from '../../../src/connect';
 import { VIR_CONNECT_LIST_NODE_DEVICES_CAP_USB_DEV, VIR_CONNECT_LIST_NODE_DEVICES_CAP_USB_INTERFACE } from '../../../src/constants';
 import { VIR_ERR_NO_NODE_DEVICE } from '../../../src/error';
 import { NodeDevice } from '../../../src/node-device';
 import { STANDARD_USB, standardHost, type FakeHost } from '../../support/fake-sysfs';
+import { closeFakeHost, connectToFakeHost, type FakeHostConnection } from '../../support/fake-host-connection';
 import { libvirtReformatsNodeDevices, requirePythonLibvirt } from '../../support/python-libvirt';
 import { skipWithoutQemu } from '../../support/qemu';
 import { rejection } from '../../support/rejection';
@@ -38,17 +36,13 @@ describe('drivers/qemu/node-device: host USB devices and interfaces', function (
     skipWithoutQemu(this);
   });
 
+  let session: FakeHostConnection;
   beforeEach(async () => {
-    host = standardHost({ usb: STANDARD_USB });
-    stateRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'virtnode-nodedev-usb-'));
-    conn = await Connect.open(`qemu:///embed?root=${stateRoot}&sysfsroot=${host.root}`);
+    session = await connectToFakeHost('virtnode-nodedev-usb-', standardHost({ usb: STANDARD_USB }));
+    ({ host, root: stateRoot, conn } = session);
   });
 
-  afterEach(async () => {
-    await conn.close();
-    host.dispose();
-    fs.rmSync(stateRoot, { recursive: true, force: true });
-  });
+  afterEach(() => closeFakeHost(session));
 
   const names = async (flags: number) => (await conn.listAllNodeDevices(flags)).map((d) => d.getName());
 

@@ -4,8 +4,6 @@
 // sysfsroot= test hook.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Connect } from '../../../src/connect';
 import {
   VIR_CONNECT_LIST_NODE_DEVICES_ACTIVE,
@@ -17,6 +15,7 @@ import {
 import { VIR_ERR_INVALID_ARG, VIR_ERR_NO_NODE_DEVICE, VIR_FROM_NODEDEV } from '../../../src/error';
 import { NodeDevice } from '../../../src/node-device';
 import { standardHost, type FakeHost } from '../../support/fake-sysfs';
+import { closeFakeHost, connectToFakeHost, type FakeHostConnection } from '../../support/fake-host-connection';
 import { libvirtReformatsNodeDevices, requirePythonLibvirt } from '../../support/python-libvirt';
 import { skipWithoutQemu } from '../../support/qemu';
 import { rejection } from '../../support/rejection';
@@ -72,17 +71,13 @@ describe('drivers/qemu/node-device: the host node devices of a QEMU connection',
     skipWithoutQemu(this);
   });
 
+  let session: FakeHostConnection;
   beforeEach(async () => {
-    host = standardHost();
-    stateRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'virtnode-nodedev-'));
-    conn = await Connect.open(`qemu:///embed?root=${stateRoot}&sysfsroot=${host.root}`);
+    session = await connectToFakeHost('virtnode-nodedev-', standardHost());
+    ({ host, root: stateRoot, conn } = session);
   });
 
-  afterEach(async () => {
-    await conn.close();
-    host.dispose();
-    fs.rmSync(stateRoot, { recursive: true, force: true });
-  });
+  afterEach(() => closeFakeHost(session));
 
   it('lists the computer, every PCI device and every interface, as udev names them', async () => {
     const names = (await conn.listAllNodeDevices()).map((d) => d.getName());
