@@ -222,6 +222,12 @@ function pcieLink(config: Buffer, at: number, width: 2 | 4, withPort: boolean): 
   };
 }
 
+/** virPCIGetHeaderType on config space already read; null when short or of an unknown type. */
+export function configHeaderType(config: Buffer): PciHeaderType | null {
+  if (config.length <= PCI_HEADER_TYPE) return null;
+  return PCI_HEADER_TYPES[config[PCI_HEADER_TYPE] & 0x7f] ?? null;
+}
+
 /**
  * Header type and PCI Express links from config space (virPCIGetHeaderType,
  * virPCIDeviceIsPCIExpress, virPCIDeviceGetLinkCapSta). Null when config cannot be read.
@@ -233,9 +239,8 @@ export async function readPciConfigFacts(files: KernelFiles, name: string): Prom
   } catch {
     return null;
   }
-  if (config.length <= PCI_HEADER_TYPE) return null;
-  const headerType = PCI_HEADER_TYPES[config[PCI_HEADER_TYPE] & 0x7f];
-  if (headerType === undefined) return null;
+  const headerType = configHeaderType(config);
+  if (headerType === null) return null;
   const facts: PciConfigFacts = { headerType };
   const exp = findPciCapability(config, PCI_CAP_ID_EXP);
   if (exp !== 0) {

@@ -20,6 +20,7 @@ import {
   PCI_SYSFS_DRIVERS,
   VFIO_DEV_DIR,
   VFIO_PCI_DRIVER,
+  configHeaderType,
   iommuGroupMembers,
   pciDeviceBindWithDriverOverride,
   pciDeviceDriver,
@@ -364,7 +365,9 @@ export class HostdevManager {
     } catch (err) {
       throw pciSystemError(`Failed to open config space file '${pciDevicePath(name, 'config')}'`, err);
     }
-    const header = await pciHeaderType(this.files, name);
+    // The header type comes from the bytes just read: config space reads can be trapped
+    // hardware accesses, so it is read once.
+    const header = configHeaderType(config);
     if (header === null) {
       throw virError(VIR_ERR_INTERNAL_ERROR, VIR_FROM_NONE, `Unknown PCI header type '${config[0x0e] & 0x7f}' for device '${name}'`);
     }
