@@ -172,11 +172,24 @@ export class HostNodeDevices {
     };
   }
 
-  /** Every entry of /sys/bus/usb/devices, sorted by name: devices, root hubs and interfaces. */
-  private async usbDevices(): Promise<NodeDeviceDef[]> {
-    const names = (await listDir(this.files, USB_SYSFS_DEVICES)).sort();
-    const defs = await Promise.all(names.map((sysname) => this.usbDef(sysname)));
+  /**
+   * One device per entry of a sysfs class or bus directory (its entries are links to the devices'
+   * real directories), sorted by name; entries whose link is gone or that are not devices yet
+   * are left out.
+   */
+  private async devicesIn(dir: string, def: (entry: string, sysfsPath: string) => Promise<NodeDeviceDef | null>): Promise<NodeDeviceDef[]> {
+    const defs = await Promise.all(
+      (await listDir(this.files, dir)).sort().map(async (entry) => {
+        const sysfsPath = await resolveLink(this.files, `${dir}/${entry}`).catch(() => null);
+        return sysfsPath === null ? null : def(entry, sysfsPath);
+      }),
+    );
     return defs.filter((d): d is NodeDeviceDef => d !== null);
+  }
+
+  /** Every entry of /sys/bus/usb/devices: devices, root hubs and interfaces. */
+  private usbDevices(): Promise<NodeDeviceDef[]> {
+    return this.devicesIn(USB_SYSFS_DEVICES, (sysname, sysfsPath) => this.usbDef(sysname, sysfsPath));
   }
 
   /**
@@ -185,21 +198,16 @@ export class HostNodeDevices {
    * fallback. The parent is the hub or device above in sysfs, else the host controller's PCI
    * function, else the computer.
    */
-  private async usbDef(sysname: string): Promise<NodeDeviceDef | null> {
-    let sysfsPath: string;
-    try {
-      sysfsPath = await resolveLink(this.files, `${USB_SYSFS_DEVICES}/${sysname}`);
-    } catch {
-      return null;
-    }
+  private async usbDef(sysname: string, sysfsPath: string): Promise<NodeDeviceDef | null> {
     const attr = (file: string) => readAttr(this.files, `${sysfsPath}/${file}`);
     const hex = async (file: string) => Number.parseInt((await attr(file)) ?? '', 16);
     const dec = async (file: string) => Number.parseInt((await attr(file)) ?? '', 10);
     const above = sysfsPath.slice(0, sysfsPath.lastIndexOf('/'));
     const aboveName = above.slice(above.lastIndexOf('/') + 1);
+    const controller = owningPciDevice(sysfsPath);
     let parent = 'computer';
     if (/^(usb\d+|\d+-[\d.]+)$/.test(aboveName)) parent = udevName('usb', aboveName);
-    else if (owningPciDevice(sysfsPath) !== null) parent = pciDeviceName(owningPciDevice(sysfsPath)!);
+    else if (controller !== null) parent = pciDeviceName(controller);
     const driver = (await linkBasename(this.files, `${sysfsPath}/driver`)) ?? undefined;
     let cap: UsbDeviceCap | UsbInterfaceCap;
     let devnode: string | undefined;
@@ -228,20 +236,12 @@ export class HostNodeDevices {
     return { name: udevName('usb', sysname), path: sysfsPath, devnode, parent, driver, caps: [cap] };
   }
 
-  /** udevProcessNetworkInterface for every interface in /sys/class/net, sorted by name. */
-  private async netDevices(): Promise<NodeDeviceDef[]> {
-    const names = (await listDir(this.files, CLASS_NET)).sort();
-    const defs = await Promise.all(names.map((ifname) => this.netDef(ifname)));
-    return defs.filter((d): d is NodeDeviceDef => d !== null);
+  /** udevProcessNetworkInterface for every interface in /sys/class/net. */
+  private netDevices(): Promise<NodeDeviceDef[]> {
+    return this.devicesIn(CLASS_NET, (ifname, sysfsPath) => this.netDef(ifname, sysfsPath));
   }
 
-  private async netDef(ifname: string): Promise<NodeDeviceDef | null> {
-    let sysfsPath: string;
-    try {
-      sysfsPath = await resolveLink(this.files, `${CLASS_NET}/${ifname}`);
-    } catch {
-      return null;
-    }
+  private async netDef(ifname: string, sysfsPath: string): Promise<NodeDeviceDef> {
     const attr = (file: string) => readAttr(this.files, `${sysfsPath}/${file}`);
     const [address, operstate, speed, uevent] = await Promise.all([attr('address'), attr('operstate'), attr('speed'), attr('uevent')]);
     const cap: NetCap = {
