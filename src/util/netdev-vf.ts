@@ -27,6 +27,7 @@ import {
   type LinkInfo,
   type VfSetting,
 } from './netlink';
+import { kernelRootSeam } from './sysfs';
 
 /** The kernel's rtnetlink, as far as VF configuration needs it. */
 export interface VfLinkControl {
@@ -89,19 +90,16 @@ export class KernelVfLinks implements VfLinkControl {
 }
 
 /** Fake PFs registered by tests, by the kernel root (sysfsroot) they belong to. */
-const substitutes = new Map<string, VfLinkControl>();
+const vfLinksSeam = kernelRootSeam<VfLinkControl>(() => new KernelVfLinks());
 
 /** Test hook: netlink for `root` goes to `links` until the returned function is called. */
 export function substituteVfLinks(root: string, links: VfLinkControl): () => void {
-  substitutes.set(root, links);
-  return () => {
-    if (substitutes.get(root) === links) substitutes.delete(root);
-  };
+  return vfLinksSeam.substitute(root, links);
 }
 
 /** The rtnetlink for a kernel root: a registered fake, else this host's kernel. */
 export function vfLinks(root = ''): VfLinkControl {
-  return substitutes.get(root) ?? new KernelVfLinks();
+  return vfLinksSeam.get(root);
 }
 
 const ZERO_MAC = '00:00:00:00:00:00';

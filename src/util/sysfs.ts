@@ -76,23 +76,37 @@ export class HostKernelFiles implements KernelFiles {
   }
 }
 
-/** Fake kernels registered by tests, by the root they stand in for. */
-const substitutes = new Map<string, KernelFiles>();
+/**
+ * A kernel interface tests can stand in for, per kernel root: `get(root)` is the fake registered
+ * for the root, else `real(root)`; `substitute(root, fake)` registers one until the returned
+ * function is called (and leaves a later registration for the root alone).
+ */
+export function kernelRootSeam<T>(real: (root: string) => T): { get(root: string): T; substitute(root: string, fake: T): () => void } {
+  const fakes = new Map<string, T>();
+  return {
+    get: (root) => fakes.get(root) ?? real(root),
+    substitute(root, fake) {
+      fakes.set(root, fake);
+      return () => {
+        if (fakes.get(root) === fake) fakes.delete(root);
+      };
+    },
+  };
+}
+
+const kernelFilesSeam = kernelRootSeam<KernelFiles>((root) => new HostKernelFiles(root));
 
 /**
  * Test hook: calls for `root` go to `files` (a fake kernel whose writes act like the kernel's)
  * until the returned function is called. Never used on a real host.
  */
 export function substituteKernelFiles(root: string, files: KernelFiles): () => void {
-  substitutes.set(root, files);
-  return () => {
-    if (substitutes.get(root) === files) substitutes.delete(root);
-  };
+  return kernelFilesSeam.substitute(root, files);
 }
 
 /** The kernel files under `root`: a registered fake, else the file system. */
 export function kernelFiles(root = ''): KernelFiles {
-  return substitutes.get(root) ?? new HostKernelFiles(root);
+  return kernelFilesSeam.get(root);
 }
 
 /** Where a symlink points, as an absolute kernel path (the kernel's links are relative). */
