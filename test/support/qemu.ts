@@ -20,3 +20,20 @@ export function virtType(): 'kvm' | 'qemu' {
     return 'qemu';
   }
 }
+
+/**
+ * A one-vCPU, 128 MiB x86_64 guest on this machine's QEMU with nothing but `devices` (lines
+ * already indented to sit inside <devices>, after the emulator).
+ */
+export function guestXml(name: string, machine: 'pc' | 'q35', devices: string): string {
+  return `<domain type='${virtType()}'>
+  <name>${name}</name>
+  <memory unit='KiB'>131072</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='${machine}'>hvm</type></os>
+  <devices>
+    <emulator>${QEMU}</emulator>
+${devices}
+  </devices>
+</domain>`;
+}

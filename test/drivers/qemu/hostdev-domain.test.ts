@@ -14,7 +14,7 @@ import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_OPERATION_INVALID, VIR_FROM_NONE, V
 import { NodeDevice } from '../../../src/node-device';
 import { standardHost, type FakeHost } from '../../support/fake-sysfs';
 import { closeFakeHost, connectToFakeHost, type FakeHostConnection } from '../../support/fake-host-connection';
-import { QEMU, skipWithoutQemu, virtType } from '../../support/qemu';
+import { guestXml, skipWithoutQemu } from '../../support/qemu';
 import { rejection } from '../../support/rejection';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
@@ -27,14 +27,10 @@ const GUEST_MAC = '52:54:00:6d:90:02';
 
 /** The failover pair: a virtio NIC and the VF as its transient hostdev interface. */
 function teamingDomain(name: string): string {
-  return `<domain type='${virtType()}'>
-  <name>${name}</name>
-  <memory unit='KiB'>131072</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='q35'>hvm</type></os>
-  <devices>
-    <emulator>${QEMU}</emulator>
-    <interface type='user'>
+  return guestXml(
+    name,
+    'q35',
+    `    <interface type='user'>
       <mac address='52:54:00:6d:90:02'/>
       <model type='virtio'/>
       <teaming type='persistent'/>
@@ -44,25 +40,19 @@ function teamingDomain(name: string): string {
       <mac address='52:54:00:6d:90:02'/>
       ${VF_SOURCE}
       <teaming type='transient' persistent='ua-backup0'/>
-    </interface>
-  </devices>
-</domain>`;
+    </interface>`,
+  );
 }
 
 /** A plain PCI hostdev, which QEMU opens at once. */
 function hostdevDomain(name: string, managed: 'yes' | 'no' = 'yes'): string {
-  return `<domain type='${virtType()}'>
-  <name>${name}</name>
-  <memory unit='KiB'>131072</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='q35'>hvm</type></os>
-  <devices>
-    <emulator>${QEMU}</emulator>
-    <hostdev mode='subsystem' type='pci' managed='${managed}'>
+  return guestXml(
+    name,
+    'q35',
+    `    <hostdev mode='subsystem' type='pci' managed='${managed}'>
       ${VF_SOURCE}
-    </hostdev>
-  </devices>
-</domain>`;
+    </hostdev>`,
+  );
 }
 
 describe('drivers/qemu/hostdev: managed PCI hostdevs when domains start and stop', function () {

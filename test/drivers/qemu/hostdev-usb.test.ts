@@ -14,7 +14,7 @@ import { VIR_ERR_INTERNAL_ERROR, VIR_ERR_OPERATION_FAILED, VIR_ERR_OPERATION_INV
 import { hostdevManager } from '../../../src/drivers/qemu/hostdev';
 import { STANDARD_USB, standardHost, type FakeHost } from '../../support/fake-sysfs';
 import { closeFakeHost, connectToFakeHost, type FakeHostConnection } from '../../support/fake-host-connection';
-import { QEMU, skipWithoutQemu, virtType } from '../../support/qemu';
+import { guestXml, skipWithoutQemu } from '../../support/qemu';
 import { rejection } from '../../support/rejection';
 
 /** A <hostdev> for a USB device; `source` is what goes inside <source>. */
@@ -27,16 +27,7 @@ const STICK = `<vendor id='0x0781'/><product id='0x5581'/>`;
 const ABSENT = `<vendor id='0x1234'/><product id='0x5678'/>`;
 
 function usbDomain(name: string, hostdevs: string[]): string {
-  return `<domain type='${virtType()}'>
-  <name>${name}</name>
-  <memory unit='KiB'>131072</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <devices>
-    <emulator>${QEMU}</emulator>
-    ${hostdevs.join('\n    ')}
-  </devices>
-</domain>`;
+  return guestXml(name, 'pc', `    ${hostdevs.join('\n    ')}`);
 }
 
 describe('drivers/qemu/hostdev: USB hostdevs by vendor/product, resolved against the host', function () {
