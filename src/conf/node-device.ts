@@ -182,12 +182,8 @@ function parseCap(el: XmlElement, devName: string): NodeDeviceCap {
   if (type === 'usb_device') {
     const ids = (name: 'product' | 'vendor') => {
       const e = child(el, name);
-      const id = attr(e, 'id');
-      if (id === undefined) throw virError(VIR_ERR_INTERNAL_ERROR, FROM, `no USB ${name} ID supplied for '${devName}'`);
-      const n = parseNumber(id);
-      if (n === undefined) throw virError(VIR_ERR_INTERNAL_ERROR, FROM, `invalid USB ${name} ID supplied for '${devName}'`);
       const text = e && textOf(e);
-      return { id: n, name: text ? text : undefined };
+      return { id: requiredNumber(attr(e, 'id'), `USB ${name} ID`, devName), name: text ? text : undefined };
     };
     return {
       type,
@@ -212,13 +208,16 @@ function parseCap(el: XmlElement, devName: string): NodeDeviceCap {
   throw virError(VIR_ERR_CONFIG_UNSUPPORTED, FROM, `unknown capability type '${type}'`);
 }
 
-/** virNodeDevCapsDefParseULong: a number child, 'no <what> supplied' when absent, 'invalid' when not one. */
-function usbNumber(el: XmlElement, name: string, what: string, devName: string): number {
-  const text = childText(el, name);
+/** virNodeDevCapsDefParseULong: a number, 'no <what> supplied' when absent, 'invalid' when not one. */
+function requiredNumber(text: string | undefined, what: string, devName: string): number {
   if (text === undefined) throw virError(VIR_ERR_INTERNAL_ERROR, FROM, `no ${what} supplied for '${devName}'`);
   const n = parseNumber(text);
   if (n === undefined) throw virError(VIR_ERR_INTERNAL_ERROR, FROM, `invalid ${what} supplied for '${devName}'`);
   return n;
+}
+
+function usbNumber(el: XmlElement, name: string, what: string, devName: string): number {
+  return requiredNumber(childText(el, name), what, devName);
 }
 
 function parseNumber(text: string | undefined): number | undefined {
@@ -449,10 +448,10 @@ export function formatNodeDeviceXML(def: NodeDeviceDef): string {
       w.leaf('bus', cap.bus);
       w.leaf('device', cap.device);
       for (const [name, v] of [['product', cap.product], ['vendor', cap.vendor]] as const) {
-        const id: Array<[string, string]> = [['id', `0x${v.id.toString(16).padStart(4, '0')}`]];
+        const id = hex(v.id, 4);
         // libvirt writes a nameless USB ID as `<product id='0x0608' />`, space and all.
-        if (v.name === undefined) w.raw(`<${name} id='${id[0][1]}' />`);
-        else w.leaf(name, v.name, id);
+        if (v.name === undefined) w.raw(`<${name} id='${id}' />`);
+        else w.leaf(name, v.name, [['id', id]]);
       }
     } else if (cap.type === 'usb') {
       w.leaf('number', cap.number);
