@@ -154,12 +154,9 @@ export class FakeHost {
     return fs.readFileSync(this.at(file), 'utf8');
   }
 
+  /** The driver a device of the spec is bound to now, or null. */
   driverOf(bdf: string): string | null {
-    try {
-      return path.basename(fs.readlinkSync(this.at(`/sys/bus/pci/devices/${bdf}/driver`)));
-    } catch {
-      return null;
-    }
+    return this.kernel.driverOf(bdf);
   }
 
   dispose(): void {
@@ -319,7 +316,7 @@ export class FakeKernel extends HostKernelFiles {
     }
   }
 
-  private driverOf(bdf: string): string | null {
+  driverOf(bdf: string): string | null {
     try {
       return path.basename(fs.readlinkSync(this.disk(`${this.devicePath(bdf)}/driver`)));
     } catch {
