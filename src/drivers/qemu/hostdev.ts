@@ -194,6 +194,11 @@ function markUsbMissing(h: HostdevDef): void {
   h.sourceAttrs.splice(i + 1, 0, ['missing', 'yes']);
 }
 
+/** virHostdevIs{PCI,USB}DeviceUsed: a device a running domain holds. */
+function inUse(bus: 'PCI' | 'USB', name: string, user: PciDeviceUser) {
+  return virError(VIR_ERR_OPERATION_INVALID, VIR_FROM_NONE, `${bus} device ${name} is in use by driver ${user.driver}, domain ${user.domain}`);
+}
+
 export class HostdevManager {
   /** Devices assigned to running domains (activePCIHostdevs), by BDF. */
   private readonly active = new Map<string, PciDeviceUser>();
@@ -238,8 +243,7 @@ export class HostdevManager {
   /** virHostdevIsPCINodeDeviceUsed */
   private checkNotUsed(name: string): void {
     const user = this.active.get(name);
-    if (!user) return;
-    throw virError(VIR_ERR_OPERATION_INVALID, VIR_FROM_NONE, `PCI device ${name} is in use by driver ${user.driver}, domain ${user.domain}`);
+    if (user) throw inUse('PCI', name, user);
   }
 
   /** virPCIDeviceNew's existence check. */
@@ -555,11 +559,7 @@ export class HostdevManager {
     for (const member of members.includes(name) ? members : [name, ...members]) {
       const user = this.active.get(member);
       if (!user || (user.domain === domain && user.scope === scope && member !== name)) continue;
-      throw virError(
-        VIR_ERR_OPERATION_INVALID,
-        VIR_FROM_NONE,
-        `PCI device ${member} is in use by driver ${user.driver}, domain ${user.domain}`,
-      );
+      throw inUse('PCI', member, user);
     }
   }
 
@@ -635,7 +635,7 @@ export class HostdevManager {
       }
       for (const name of found) {
         const user = this.activeUsb.get(name);
-        if (user) throw virError(VIR_ERR_OPERATION_INVALID, VIR_FROM_NONE, `USB device ${name} is in use by driver ${user.driver}, domain ${user.domain}`);
+        if (user) throw inUse('USB', name, user);
       }
       for (const name of found) this.activeUsb.set(name, { driver: QEMU_DRIVER_NAME, domain, scope });
     });
