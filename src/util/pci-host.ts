@@ -75,6 +75,12 @@ function parseHex(text: string | null): number | null {
   return Number.parseInt(t.replace(/^0x/, ''), 16);
 }
 
+/** A non-negative decimal sysfs value (a count, a group number), or null for anything else. */
+function parseDecimal(text: string | null): number | null {
+  const t = text?.trim();
+  return t !== undefined && /^\d+$/.test(t) ? Number(t) : null;
+}
+
 /** The full address form of a BDF in a link or directory name, or null for anything else. */
 export function addressFromName(name: string): PciAddress | null {
   return /^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/.test(name) ? parsePciAddress(name) : null;
@@ -154,11 +160,11 @@ export async function readPciDevice(files: KernelFiles, name: string): Promise<H
     product: parseHex(product) ?? 0,
     class: parseHex(klass) ?? -1,
     driver,
-    iommuGroup: group !== null && /^\d+$/.test(group) ? Number(group) : null,
+    iommuGroup: parseDecimal(group),
     physFunction: physfn === null ? null : addressFromName(physfn),
     virtFunctions: vfs,
-    maxVirtFunctions: total !== null && /^\d+$/.test(total.trim()) ? Number(total.trim()) : 0,
-    numVirtFunctions: num !== null && /^\d+$/.test(num.trim()) ? Number(num.trim()) : 0,
+    maxVirtFunctions: parseDecimal(total) ?? 0,
+    numVirtFunctions: parseDecimal(num) ?? 0,
     numaNode,
     netNames: nets,
   };
@@ -180,8 +186,7 @@ export function pciDeviceDriver(files: KernelFiles, name: string): Promise<strin
 
 /** The IOMMU group number of a device, or null when it has none (no IOMMU). */
 export async function pciDeviceIommuGroup(files: KernelFiles, name: string): Promise<number | null> {
-  const group = await linkBasename(files, pciDevicePath(name, 'iommu_group'));
-  return group !== null && /^\d+$/.test(group) ? Number(group) : null;
+  return parseDecimal(await linkBasename(files, pciDevicePath(name, 'iommu_group')));
 }
 
 /** The standard config space, where the header type and the capability list live. */
