@@ -400,7 +400,8 @@ export async function qemuFirmwareFillDomain(def: DomainDef, options: FirmwareFi
   delete def.os.firmware;
 }
 
-async function fileExists(file: string): Promise<boolean> {
+/** Whether a path exists and is reachable (symlinks followed). */
+export async function fileExists(file: string): Promise<boolean> {
   try {
     await fsp.access(file);
     return true;
