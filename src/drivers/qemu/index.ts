@@ -282,7 +282,7 @@ async function acquireState(conn: QemuConnection, kernelRoot: string): Promise<Q
   let entry = states.get(key);
   if (!entry) {
     const ready = (async () => {
-      const state = new QemuDriverState(conn.dirs, await conn.caps(), process.getuid?.() === 0, kernelRoot);
+      const state = new QemuDriverState(conn.dirs, await conn.caps(), conn.privileged, kernelRoot);
       state.emulatorCaps = (binary) => capsCacheFor(path.join(conn.dirs.cacheDir, 'capabilities')).lookup(binary);
       // Reconnecting talks to QEMUs whose monitors never hold the process open: this does.
       await keepAlive(() => state.load());
@@ -327,7 +327,7 @@ async function domainCapabilities(
   // The machine type the answer is for, to pick the firmware that targets it.
   const accel = virttype === 'kvm' || (virttype === null && caps.has('kvm')) ? 'kvm' : 'qemu';
   const resolved = machine === null ? caps.defaultMachine(accel)?.name ?? null : caps.machines(accel).find((m) => m.name === machine || m.alias === machine)?.name ?? machine;
-  const host = await gatherDomainCapsHost(arch ?? caps.arch, resolved, { privileged: process.getuid?.() === 0 });
+  const host = await gatherDomainCapsHost(arch ?? caps.arch, resolved, { privileged: conn.privileged });
   return qemuDomainCapabilitiesXML({ binary, caps }, { emulatorbin, arch, machine, virttype }, host);
 }
 
@@ -390,7 +390,7 @@ export const qemuConnectDriver: ConnectDriver = {
     return {
       hypervisor: hypervisorDriver(conn, state),
       // A fake tree stands for a sysfs root may read in full, as a privileged libvirt does.
-      nodeDevice: qemuNodeDeviceDriver(kernelFiles(kernelRoot), process.getuid?.() === 0 || kernelRoot !== ''),
+      nodeDevice: qemuNodeDeviceDriver(kernelFiles(kernelRoot), conn.privileged || kernelRoot !== ''),
       allocateEventCallbackID: () => state.allocateCallbackID(),
     };
   },
