@@ -638,7 +638,7 @@ export class QemuDriverState extends DriverEventState {
         id,
         def: live,
         caps: this.caps,
-        dirs: { libDir: this.dirs.libDir, logDir: this.dirs.logDir, tlsDir: this.dirs.tlsDir },
+        dirs: { libDir: this.dirs.libDir, logDir: this.dirs.logDir, config: this.config },
         privileged: this.privileged,
         monitorTimeoutMs: 30_000,
       });

@@ -19,9 +19,8 @@ import {
 import type { DomainDef, NetDef } from '../../conf/domain-def';
 import type { QemuCaps } from './capabilities';
 import { QemuCapsCache } from './caps-cache';
-import { hostDriverConfig, type QemuDriverConfig } from './config';
+import { nvramDirOf, type QemuDriverConfig } from './config';
 import { buildCommandLine } from './command';
-import { nvramDirOf } from './config';
 import { keepAlive, QemuDriverState, type QemuDirs } from './domains';
 import { firmwareDescriptorDirs, qemuFirmwareFillDomain, wantsFirmwareLookup } from './firmware';
 import { gatherDomainCapsHost, gatherQemuHostFacts } from './host-facts';
@@ -141,7 +140,6 @@ function capsCacheFor(cacheDir: string): QemuCapsCache {
 /** The state behind one open connection. */
 export class QemuConnection {
   private readonly capsCache: QemuCapsCache;
-  private driverConfig: QemuDriverConfig | undefined;
   private vhostNetCheck: { at: number; usable: boolean } | undefined;
   /** Whether this process runs as root, as libvirt's privileged driver (asked once: a syscall). */
   readonly privileged = process.getuid?.() === 0;
@@ -162,12 +160,11 @@ export class QemuConnection {
    * qemuConnectDomainXMLToNative: the command line a real start of `xml` would run (domain id -1
    * as libvirt's pretend start leaves it, the monitor as a socket path), on one line.
    */
-  async domainXMLToNative(format: string, xml: string): Promise<string> {
+  async domainXMLToNative(format: string, xml: string, config: QemuDriverConfig): Promise<string> {
     if (format !== QEMU_CONFIG_FORMAT_ARGV) {
       throw virError(VIR_ERR_INVALID_ARG, VIR_FROM_QEMU, `unsupported config type ${format}`);
     }
     let caps = await this.caps();
-    const config = this.config();
     let def = qemuParseDomainXML(xml, caps, undefined, config);
     const emulator = def.devices.emulator;
     if (emulator !== undefined && emulator !== caps.data.binary) {
@@ -190,12 +187,6 @@ export class QemuConnection {
       this.vhostNetCheck = { at: now, usable: vhostNetUsable() };
     }
     return this.vhostNetCheck.usable;
-  }
-
-  /** qemu.conf's defaults for this connection's directories, looked at once. */
-  private config(): QemuDriverConfig {
-    this.driverConfig ??= hostDriverConfig(this.dirs.libDir, this.dirs.tlsDir);
-    return this.driverConfig;
   }
 
   /**
@@ -371,7 +362,8 @@ function hypervisorDriver(conn: QemuConnection, state: QemuDriverState): Hypervi
       return maxVcpus(conn, type);
     },
     connectDomainXMLToNative(format, xml) {
-      return conn.domainXMLToNative(format, xml);
+      // qemu.conf's defaults are the driver state's, as in libvirt (one virQEMUDriverConfig).
+      return conn.domainXMLToNative(format, xml, state.config);
     },
   };
 }
