@@ -156,6 +156,11 @@ export class QemuConnection {
     return this.capsCache.lookup(this.binary);
   }
 
+  /** The capabilities of another emulator (one a definition names), from the same cache. */
+  emulatorCaps(binary: string): Promise<QemuCaps> {
+    return this.capsCache.lookup(binary);
+  }
+
   /**
    * qemuConnectDomainXMLToNative: the command line a real start of `xml` would run (domain id -1
    * as libvirt's pretend start leaves it, the monitor as a socket path), on one line.
@@ -170,7 +175,7 @@ export class QemuConnection {
     if (emulator !== undefined && emulator !== caps.data.binary) {
       // The definition names another binary (qemu-system-i386, say): its capabilities decide,
       // defaults included, as libvirt parses with those of the domain's emulator.
-      caps = await this.capsCache.lookup(emulator);
+      caps = await this.emulatorCaps(emulator);
       def = qemuParseDomainXML(xml, caps, undefined, config);
     }
     // A pretend fresh start: firmware autoselection reads the descriptors; nothing else does I/O.
@@ -274,7 +279,7 @@ async function acquireState(conn: QemuConnection, kernelRoot: string): Promise<Q
   if (!entry) {
     const ready = (async () => {
       const state = new QemuDriverState(conn.dirs, await conn.caps(), conn.privileged, kernelRoot);
-      state.emulatorCaps = (binary) => capsCacheFor(path.join(conn.dirs.cacheDir, 'capabilities')).lookup(binary);
+      state.emulatorCaps = (binary) => conn.emulatorCaps(binary);
       // Reconnecting talks to QEMUs whose monitors never hold the process open: this does.
       await keepAlive(() => state.load());
       return state;
@@ -314,7 +319,7 @@ async function domainCapabilities(
   virttype: string | null,
 ): Promise<string> {
   const binary = emulatorbin ?? conn.binary;
-  const caps = binary === conn.binary ? await conn.caps() : await capsCacheFor(path.join(conn.dirs.cacheDir, 'capabilities')).lookup(binary);
+  const caps = await conn.emulatorCaps(binary);
   // The machine type the answer is for, to pick the firmware that targets it.
   const accel = virttype === 'kvm' || (virttype === null && caps.has('kvm')) ? 'kvm' : 'qemu';
   const resolved = machine === null ? caps.defaultMachine(accel)?.name ?? null : caps.machines(accel).find((m) => m.name === machine || m.alias === machine)?.name ?? machine;
