@@ -168,7 +168,7 @@ export function parseFirmwareDescriptor(file: string, text: string): FirmwareDes
  * but regular files are skipped.
  */
 export async function listFirmwareDescriptorFiles(dirs: string[]): Promise<string[]> {
-  const byName = new Map<string, string>();
+  const byName = new Map<string, { file: string; size: number }>();
   for (const dir of dirs) {
     let names: string[];
     try {
@@ -186,15 +186,14 @@ export async function listFirmwareDescriptorFiles(dirs: string[]): Promise<strin
       } catch (e) {
         throw fileSystemError(`Unable to access ${file}`, e as NodeJS.ErrnoException);
       }
-      if (st.isFile()) byName.set(name, file);
+      if (st.isFile()) byName.set(name, { file, size: st.size });
     }
   }
-  const out: string[] = [];
-  for (const name of [...byName.keys()].sort()) {
-    const file = byName.get(name)!;
-    if ((await fsp.stat(file)).size > 0) out.push(file);
-  }
-  return out;
+  // The stat above already says which are empty: no second look at each file.
+  return [...byName.keys()].sort().flatMap((name) => {
+    const { file, size } = byName.get(name)!;
+    return size > 0 ? [file] : [];
+  });
 }
 
 /**
