@@ -19,6 +19,7 @@ import {
   virError,
 } from '../../error';
 import { writeFileAtomic } from '../../util/atomic-file';
+import { nvramPathIn } from './config';
 import { VIR_ARCHES } from './host-caps';
 
 /** The interfaces a firmware offers the guest (FirmwareOSInterface). */
@@ -328,7 +329,7 @@ function enableFirmware(def: DomainDef, fw: FirmwareDescriptor, nvramDir: string
     const template = m.nvramTemplate!;
     if (template.format !== 'raw') throw virError(VIR_ERR_OPERATION_UNSUPPORTED, VIR_FROM_QEMU, `unsupported nvram template format '${template.format}'`);
     def.os.loader = loader;
-    const nvram = def.os.nvram ?? { attrs: [], children: [], path: path.join(nvramDir, `${def.name}_VARS.fd`) };
+    const nvram = def.os.nvram ?? { attrs: [], children: [], path: nvramPathIn(nvramDir, def.name) };
     nvram.attrs = setAttr(nvram.attrs, 'template', template.filename, ['template', 'templateFormat', 'type', 'format']);
     def.os.nvram = nvram;
   } else if (m.device === 'kernel') {
