@@ -23,6 +23,32 @@ export function libvirtQemuMissing(): string | null {
   return null;
 }
 
+/**
+ * Why the oracle cannot answer for whole domains here, or null: libvirt's QEMU driver, root and
+ * /dev/net/tun, as libvirt's pretend start opens a tap device for each interface.
+ */
+export function libvirtOracleHostMissing(): string | null {
+  return (
+    libvirtQemuMissing() ??
+    (process.getuid?.() !== 0 ? "needs root: libvirt's pretend start opens a tap device for each interface" : null) ??
+    (fs.existsSync('/dev/net/tun') ? null : 'needs /dev/net/tun, where libvirt opens its tap devices')
+  );
+}
+
+/** The names a case list (libvirt-oracle-*-agreeing.txt) holds: one a line, '#' comments. */
+export function readCaseList(file: string): string[] {
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+}
+
+/** A definition of a KVM guest as a plain QEMU (TCG) one where the host has no KVM. */
+export function forVirtType(xml: string, accel: string): string {
+  return accel === 'kvm' ? xml : xml.replace(/<domain type='kvm'/, "<domain type='qemu'");
+}
+
 /** libvirt's answer for one case: a command line, an error, or the signal it crashed with. */
 export type OracleResult = { argv: string } | { xml: string } | { error: string; code: number; domain: number } | { crashed: string };
 

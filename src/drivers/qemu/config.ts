@@ -97,3 +97,8 @@ export const DEFAULT_LIB_DIR = '/var/lib/libvirt/qemu';
 export function nvramDirOf(config: QemuDriverConfig): string {
   return config.nvramDir ?? `${config.libDir ?? DEFAULT_LIB_DIR}/nvram`;
 }
+
+/** qemuDomainNVRAMPathFormat: a domain's own variable store in the directory of variable stores. */
+export function nvramPathIn(nvramDir: string, domainName: string): string {
+  return path.join(nvramDir, `${domainName}_VARS.fd`);
+}

@@ -68,18 +68,18 @@ import { writeFileAtomic } from '../../util/atomic-file';
 import type { QemuMonitorEvent as RawMonitorEvent } from './monitor';
 import { QemuMonitor } from './monitor';
 import { qemuAssignDeviceAliases, qemuParseDomainXML } from './postparse';
-import { hostDriverConfig, nvramDirOf, type QemuDriverConfig } from './config';
+import { hostDriverConfig, nvramDirOf, nvramPathIn, type QemuDriverConfig } from './config';
 import { fileSystemError, firmwareDescriptorDirs, qemuFirmwareFillDomain, qemuPrepareNVRAM } from './firmware';
 import { assignVfioBackend, hostdevManager, pciHostdevRequests, usbHostdevs, type HostdevManager } from './hostdev';
 import { cleanupQemu, launchQemu, logTail, type ProcessIdentity, QemuProcess } from './process';
 
-/** Where one driver root keeps its files (libvirt's virQEMUDriverConfig directories). */
-/** Where a domain's local variable store is, named or implied by firmware='efi' (qemuDomainNVRAMPathFormat). */
+/** Where a domain's local variable store is, named or implied by firmware='efi'. */
 function nvramPathOf(def: DomainDef, config: QemuDriverConfig): string | undefined {
   if (def.os.nvram) return def.os.nvram.path;
-  return def.os.firmware === 'efi' ? path.join(nvramDirOf(config), `${def.name}_VARS.fd`) : undefined;
+  return def.os.firmware === 'efi' ? nvramPathIn(nvramDirOf(config), def.name) : undefined;
 }
 
+/** Where one driver root keeps its files (libvirt's virQEMUDriverConfig directories). */
 export interface QemuDirs {
   configDir: string;
   stateDir: string;
@@ -638,7 +638,7 @@ export class QemuDriverState extends DriverEventState {
         id,
         def: live,
         caps: this.caps,
-        dirs: { libDir: this.dirs.libDir, logDir: this.dirs.logDir, tlsDir: this.dirs.tlsDir },
+        dirs: { libDir: this.dirs.libDir, logDir: this.dirs.logDir, config: this.config },
         privileged: this.privileged,
         monitorTimeoutMs: 30_000,
       });

@@ -19,6 +19,7 @@ import {
   virError,
 } from '../../error';
 import { writeFileAtomic } from '../../util/atomic-file';
+import { nvramPathIn } from './config';
 import { VIR_ARCHES } from './host-caps';
 
 /** The interfaces a firmware offers the guest (FirmwareOSInterface). */
@@ -168,7 +169,7 @@ export function parseFirmwareDescriptor(file: string, text: string): FirmwareDes
  * but regular files are skipped.
  */
 export async function listFirmwareDescriptorFiles(dirs: string[]): Promise<string[]> {
-  const byName = new Map<string, string>();
+  const byName = new Map<string, { file: string; size: number }>();
   for (const dir of dirs) {
     let names: string[];
     try {
@@ -186,15 +187,14 @@ export async function listFirmwareDescriptorFiles(dirs: string[]): Promise<strin
       } catch (e) {
         throw fileSystemError(`Unable to access ${file}`, e as NodeJS.ErrnoException);
       }
-      if (st.isFile()) byName.set(name, file);
+      if (st.isFile()) byName.set(name, { file, size: st.size });
     }
   }
-  const out: string[] = [];
-  for (const name of [...byName.keys()].sort()) {
-    const file = byName.get(name)!;
-    if ((await fsp.stat(file)).size > 0) out.push(file);
-  }
-  return out;
+  // The stat above already says which are empty: no second look at each file.
+  return [...byName.keys()].sort().flatMap((name) => {
+    const { file, size } = byName.get(name)!;
+    return size > 0 ? [file] : [];
+  });
 }
 
 /**
@@ -329,7 +329,7 @@ function enableFirmware(def: DomainDef, fw: FirmwareDescriptor, nvramDir: string
     const template = m.nvramTemplate!;
     if (template.format !== 'raw') throw virError(VIR_ERR_OPERATION_UNSUPPORTED, VIR_FROM_QEMU, `unsupported nvram template format '${template.format}'`);
     def.os.loader = loader;
-    const nvram = def.os.nvram ?? { attrs: [], children: [], path: path.join(nvramDir, `${def.name}_VARS.fd`) };
+    const nvram = def.os.nvram ?? { attrs: [], children: [], path: nvramPathIn(nvramDir, def.name) };
     nvram.attrs = setAttr(nvram.attrs, 'template', template.filename, ['template', 'templateFormat', 'type', 'format']);
     def.os.nvram = nvram;
   } else if (m.device === 'kernel') {
@@ -400,7 +400,8 @@ export async function qemuFirmwareFillDomain(def: DomainDef, options: FirmwareFi
   delete def.os.firmware;
 }
 
-async function fileExists(file: string): Promise<boolean> {
+/** Whether a path exists and is reachable (symlinks followed). */
+export async function fileExists(file: string): Promise<boolean> {
   try {
     await fsp.access(file);
     return true;

@@ -8,7 +8,8 @@
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { type FirmwareDescriptor, firmwareDescriptorDirs, firmwareImage, firmwareTargets, loadFirmwareDescriptors } from './firmware';
+import { parseBitmap, formatBitmap } from '../../util/bitmap';
+import { type FirmwareDescriptor, fileExists, firmwareDescriptorDirs, firmwareImage, firmwareTargets, loadFirmwareDescriptors } from './firmware';
 import type { HostCell, HostCellCpu, QemuDomainCapsHost, QemuHostFacts } from './host-caps';
 
 export interface HostFactsOptions {
@@ -58,40 +59,14 @@ async function listDir(dir: string): Promise<string[]> {
   }
 }
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fsp.access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** A kernel CPU list ('0-3,8,10-11') as sorted ids. */
+/** A kernel CPU list ('0-3,8,10-11\n') as sorted ids; none when empty (a CPU-less node). */
 export function parseCpuList(text: string): number[] {
-  const ids = new Set<number>();
-  for (const part of text.trim().split(',')) {
-    if (!part) continue;
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
-    if (!m) continue;
-    const lo = Number(m[1]);
-    const hi = m[2] === undefined ? lo : Number(m[2]);
-    for (let i = lo; i <= hi; i++) ids.add(i);
-  }
-  return [...ids].sort((a, b) => a - b);
+  return parseBitmap(text.trim()) ?? [];
 }
 
-/** A set as libvirt's virBitmapFormat writes it: runs of two or more as 'a-b'. */
+/** A set of ids in any order as libvirt's virBitmapFormat writes it: runs of two or more as 'a-b'. */
 export function formatCpuSet(ids: number[]): string {
-  const sorted = [...new Set(ids)].sort((a, b) => a - b);
-  const parts: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
-    let j = i;
-    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
-    parts.push(j === i ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
-    i = j + 1;
-  }
-  return parts.join(',');
+  return formatBitmap([...new Set(ids)].sort((a, b) => a - b));
 }
 
 /** A UUID libvirt accepts (virUUIDIsValid): well formed and not one hex digit repeated. */
@@ -363,10 +338,10 @@ export async function gatherDomainCapsHost(
     // A kernel is no <loader>.
     if (d.mapping.device === 'kernel' || !firmwareTargets(d, arch, machine)) continue;
     const image = firmwareImage(d);
-    if (!(await exists(path.join(root, image)))) continue;
+    if (!(await fileExists(path.join(root, image)))) continue;
     if (!loaders.includes(image)) loaders.push(image);
     if (d.interfaces.includes('uefi')) efi = true;
   }
-  const vfio = (await hasIommu(root)) && (await exists(path.join(root, 'dev', 'vfio', 'vfio')));
+  const vfio = (await hasIommu(root)) && (await fileExists(path.join(root, 'dev', 'vfio', 'vfio')));
   return { firmwareLoaders: loaders, efi, vfio };
 }

@@ -308,7 +308,7 @@ export class QemuHotplug {
 
   private command(obj: QemuDomainObj, def: DomainDef, nodes: Map<string, number>): string[] {
     const d = this.state.dirs;
-    return liveCommand(structuredClone(def), this.state.caps, obj.id, { libDir: d.libDir, logDir: d.logDir, tlsDir: d.tlsDir }, this.state.privileged, nodes).args;
+    return liveCommand(structuredClone(def), this.state.caps, obj.id, { libDir: d.libDir, logDir: d.logDir, config: this.state.config }, this.state.privileged, nodes).args;
   }
 
   async detach(obj: QemuDomainObj, xml: string, flags: number): Promise<void> {

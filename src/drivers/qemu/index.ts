@@ -19,9 +19,8 @@ import {
 import type { DomainDef, NetDef } from '../../conf/domain-def';
 import type { QemuCaps } from './capabilities';
 import { QemuCapsCache } from './caps-cache';
-import { hostDriverConfig, type QemuDriverConfig } from './config';
+import { nvramDirOf, type QemuDriverConfig } from './config';
 import { buildCommandLine } from './command';
-import { nvramDirOf } from './config';
 import { keepAlive, QemuDriverState, type QemuDirs } from './domains';
 import { firmwareDescriptorDirs, qemuFirmwareFillDomain, wantsFirmwareLookup } from './firmware';
 import { gatherDomainCapsHost, gatherQemuHostFacts } from './host-facts';
@@ -141,7 +140,6 @@ function capsCacheFor(cacheDir: string): QemuCapsCache {
 /** The state behind one open connection. */
 export class QemuConnection {
   private readonly capsCache: QemuCapsCache;
-  private driverConfig: QemuDriverConfig | undefined;
   private vhostNetCheck: { at: number; usable: boolean } | undefined;
   /** Whether this process runs as root, as libvirt's privileged driver (asked once: a syscall). */
   readonly privileged = process.getuid?.() === 0;
@@ -158,22 +156,26 @@ export class QemuConnection {
     return this.capsCache.lookup(this.binary);
   }
 
+  /** The capabilities of another emulator (one a definition names), from the same cache. */
+  emulatorCaps(binary: string): Promise<QemuCaps> {
+    return this.capsCache.lookup(binary);
+  }
+
   /**
    * qemuConnectDomainXMLToNative: the command line a real start of `xml` would run (domain id -1
    * as libvirt's pretend start leaves it, the monitor as a socket path), on one line.
    */
-  async domainXMLToNative(format: string, xml: string): Promise<string> {
+  async domainXMLToNative(format: string, xml: string, config: QemuDriverConfig): Promise<string> {
     if (format !== QEMU_CONFIG_FORMAT_ARGV) {
       throw virError(VIR_ERR_INVALID_ARG, VIR_FROM_QEMU, `unsupported config type ${format}`);
     }
     let caps = await this.caps();
-    const config = this.config();
     let def = qemuParseDomainXML(xml, caps, undefined, config);
     const emulator = def.devices.emulator;
     if (emulator !== undefined && emulator !== caps.data.binary) {
       // The definition names another binary (qemu-system-i386, say): its capabilities decide,
       // defaults included, as libvirt parses with those of the domain's emulator.
-      caps = await this.capsCache.lookup(emulator);
+      caps = await this.emulatorCaps(emulator);
       def = qemuParseDomainXML(xml, caps, undefined, config);
     }
     // A pretend fresh start: firmware autoselection reads the descriptors; nothing else does I/O.
@@ -190,12 +192,6 @@ export class QemuConnection {
       this.vhostNetCheck = { at: now, usable: vhostNetUsable() };
     }
     return this.vhostNetCheck.usable;
-  }
-
-  /** qemu.conf's defaults for this connection's directories, looked at once. */
-  private config(): QemuDriverConfig {
-    this.driverConfig ??= hostDriverConfig(this.dirs.libDir, this.dirs.tlsDir);
-    return this.driverConfig;
   }
 
   /**
@@ -282,8 +278,8 @@ async function acquireState(conn: QemuConnection, kernelRoot: string): Promise<Q
   let entry = states.get(key);
   if (!entry) {
     const ready = (async () => {
-      const state = new QemuDriverState(conn.dirs, await conn.caps(), process.getuid?.() === 0, kernelRoot);
-      state.emulatorCaps = (binary) => capsCacheFor(path.join(conn.dirs.cacheDir, 'capabilities')).lookup(binary);
+      const state = new QemuDriverState(conn.dirs, await conn.caps(), conn.privileged, kernelRoot);
+      state.emulatorCaps = (binary) => conn.emulatorCaps(binary);
       // Reconnecting talks to QEMUs whose monitors never hold the process open: this does.
       await keepAlive(() => state.load());
       return state;
@@ -323,11 +319,11 @@ async function domainCapabilities(
   virttype: string | null,
 ): Promise<string> {
   const binary = emulatorbin ?? conn.binary;
-  const caps = binary === conn.binary ? await conn.caps() : await capsCacheFor(path.join(conn.dirs.cacheDir, 'capabilities')).lookup(binary);
+  const caps = await conn.emulatorCaps(binary);
   // The machine type the answer is for, to pick the firmware that targets it.
   const accel = virttype === 'kvm' || (virttype === null && caps.has('kvm')) ? 'kvm' : 'qemu';
   const resolved = machine === null ? caps.defaultMachine(accel)?.name ?? null : caps.machines(accel).find((m) => m.name === machine || m.alias === machine)?.name ?? machine;
-  const host = await gatherDomainCapsHost(arch ?? caps.arch, resolved, { privileged: process.getuid?.() === 0 });
+  const host = await gatherDomainCapsHost(arch ?? caps.arch, resolved, { privileged: conn.privileged });
   return qemuDomainCapabilitiesXML({ binary, caps }, { emulatorbin, arch, machine, virttype }, host);
 }
 
@@ -371,7 +367,8 @@ function hypervisorDriver(conn: QemuConnection, state: QemuDriverState): Hypervi
       return maxVcpus(conn, type);
     },
     connectDomainXMLToNative(format, xml) {
-      return conn.domainXMLToNative(format, xml);
+      // qemu.conf's defaults are the driver state's, as in libvirt (one virQEMUDriverConfig).
+      return conn.domainXMLToNative(format, xml, state.config);
     },
   };
 }
@@ -390,7 +387,7 @@ export const qemuConnectDriver: ConnectDriver = {
     return {
       hypervisor: hypervisorDriver(conn, state),
       // A fake tree stands for a sysfs root may read in full, as a privileged libvirt does.
-      nodeDevice: qemuNodeDeviceDriver(kernelFiles(kernelRoot), process.getuid?.() === 0 || kernelRoot !== ''),
+      nodeDevice: qemuNodeDeviceDriver(kernelFiles(kernelRoot), conn.privileged || kernelRoot !== ''),
       allocateEventCallbackID: () => state.allocateCallbackID(),
     };
   },

@@ -13,7 +13,7 @@ import { processIsSame, processStartTime } from '../../util/proc';
 import { packageVersion } from '../../version';
 import type { QemuCaps } from './capabilities';
 import { buildCommandLine, qemuNamespaceCommandline } from './command';
-import { hostDriverConfig } from './config';
+import { hostDriverConfig, type QemuDriverConfig } from './config';
 import type { Command } from '../../util/command';
 import { QemuMonitor } from './monitor';
 import { makeElement } from './postparse';
@@ -40,8 +40,8 @@ export function logTimestamp(date = new Date()): string {
 export interface ProcessDirs {
   libDir: string;
   logDir: string;
-  /** The driver's default_tls_x509_cert_dir when not the host's (an embedded driver's). */
-  tlsDir?: string;
+  /** qemu.conf's settings, the driver state's (default: those of a driver whose libDir this is). */
+  config?: QemuDriverConfig;
 }
 
 /** What a status file records about a running QEMU so that another process can reconnect. */
@@ -217,7 +217,7 @@ export function liveCommand(def: DomainDef, caps: QemuCaps, id: number, dirs: Pr
     hostEnv: { env: process.env, privileged },
     diskNodeIndexes,
     isHostCdrom,
-    config: hostDriverConfig(dirs.libDir, dirs.tlsDir),
+    config: dirs.config ?? hostDriverConfig(dirs.libDir),
     memoryBackingDir: path.join(dirs.libDir, 'ram'),
   });
 }

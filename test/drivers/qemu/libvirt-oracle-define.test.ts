@@ -15,7 +15,15 @@ import { Connect } from '../../../src/connect';
 import { VIR_DOMAIN_UNDEFINE_KEEP_NVRAM, VIR_DOMAIN_XML_INACTIVE } from '../../../src/constants';
 import { Domain } from '../../../src/domain';
 import { VirError } from '../../../src/error';
-import { LibvirtUnavailable, libvirtQemuMissing, runLibvirtOracle, type OracleReply, type OracleResult } from '../../support/libvirt-qemu-oracle';
+import {
+  forVirtType,
+  LibvirtUnavailable,
+  libvirtOracleHostMissing,
+  readCaseList,
+  runLibvirtOracle,
+  type OracleReply,
+  type OracleResult,
+} from '../../support/libvirt-qemu-oracle';
 import { virtType } from '../../support/qemu';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
@@ -26,11 +34,7 @@ const OWN = 'qemu-oracle/';
 
 type Answer = { xml: string } | { code: number; domain: number; message: string };
 
-const listed = fs
-  .readFileSync(path.join(__dirname, LIST), 'utf8')
-  .split('\n')
-  .map((l) => l.trim())
-  .filter((l) => l !== '' && !l.startsWith('#'));
+const listed = readCaseList(path.join(__dirname, LIST));
 
 function fileOf(name: string): string {
   return name.startsWith(OWN) ? path.join(ownDir, `${name.slice(OWN.length)}.xml`) : path.join(goldenDir, `${name}.xml`);
@@ -71,10 +75,7 @@ describe('drivers/qemu: the inactive XML after define, against libvirt 9.0 on th
 
   describe('each listed definition', () => {
     before(async function () {
-      const missing =
-        libvirtQemuMissing() ??
-        (process.getuid?.() !== 0 ? 'needs root, as the command-line oracle (libvirt-oracle.test.ts)' : null) ??
-        (fs.existsSync('/dev/net/tun') ? null : 'needs /dev/net/tun, as the command-line oracle (libvirt-oracle.test.ts)');
+      const missing = libvirtOracleHostMissing();
       if (missing) {
         console.log(`      (skipped: ${missing})`);
         this.skip();
@@ -82,8 +83,7 @@ describe('drivers/qemu: the inactive XML after define, against libvirt 9.0 on th
       // Without KVM both sides get the definitions as plain QEMU (TCG) guests.
       const accel = virtType();
       const inputs = cases.map((name) => {
-        const xml = fs.readFileSync(fileOf(name), 'utf8');
-        return { name, xml: accel === 'kvm' ? xml : xml.replace(/<domain type='kvm'/, "<domain type='qemu'") };
+        return { name, xml: forVirtType(fs.readFileSync(fileOf(name), 'utf8'), accel) };
       });
 
       let reply: OracleReply;

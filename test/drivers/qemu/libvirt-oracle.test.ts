@@ -14,7 +14,15 @@ import path from 'node:path';
 import { Connect } from '../../../src/connect';
 import { VirError } from '../../../src/error';
 import { benchDomainXML } from '../../../bench/native.bench';
-import { LibvirtUnavailable, libvirtQemuMissing, runLibvirtOracle, type OracleReply, type OracleResult } from '../../support/libvirt-qemu-oracle';
+import {
+  forVirtType,
+  LibvirtUnavailable,
+  libvirtOracleHostMissing,
+  readCaseList,
+  runLibvirtOracle,
+  type OracleReply,
+  type OracleResult,
+} from '../../support/libvirt-qemu-oracle';
 import { virtType } from '../../support/qemu';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
@@ -23,21 +31,13 @@ const goldenDir = path.resolve(repoRoot, '..', 'shared', 'libvirt-9.0-tests', 'q
 
 type Answer = { argv: string } | { code: number; domain: number; message: string };
 
-function readList(file: string): string[] {
-  return fs
-    .readFileSync(path.join(__dirname, file), 'utf8')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('#'));
-}
-
 const ownCases = fs
   .readdirSync(ownDir)
   .filter((f) => f.endsWith('.xml'))
   .sort()
   .map((f) => ({ name: f.slice(0, -'.xml'.length), file: path.join(ownDir, f) }));
 const goldenCases = fs.existsSync(goldenDir)
-  ? readList('libvirt-oracle-agreeing.txt').map((name) => ({ name: `golden/${name}`, file: path.join(goldenDir, `${name}.xml`) }))
+  ? readCaseList(path.join(__dirname, 'libvirt-oracle-agreeing.txt')).map((name) => ({ name: `golden/${name}`, file: path.join(goldenDir, `${name}.xml`) }))
   : [];
 
 /** What may differ: the embed root each side used, and the numbers of fds libvirt opened. */
@@ -57,10 +57,7 @@ describe('drivers/qemu: domxml-to-native against libvirt 9.0 on the same QEMU', 
   const virtnode = new Map<string, Answer>();
 
   before(async function () {
-    const missing =
-      libvirtQemuMissing() ??
-      (process.getuid?.() !== 0 ? "needs root: libvirt's pretend start opens a tap device for each interface" : null) ??
-      (fs.existsSync('/dev/net/tun') ? null : 'needs /dev/net/tun, where libvirt opens its tap devices');
+    const missing = libvirtOracleHostMissing();
     if (missing) {
       console.log(`      (skipped: ${missing})`);
       this.skip();
@@ -68,8 +65,7 @@ describe('drivers/qemu: domxml-to-native against libvirt 9.0 on the same QEMU', 
     // Without KVM both sides get the definitions as plain QEMU (TCG) guests.
     const accel = virtType();
     const cases = [...ownCases, ...goldenCases].map(({ name, file }) => {
-      const xml = fs.readFileSync(file, 'utf8');
-      return { name, xml: accel === 'kvm' ? xml : xml.replace(/<domain type='kvm'/, "<domain type='qemu'") };
+      return { name, xml: forVirtType(fs.readFileSync(file, 'utf8'), accel) };
     });
     cases.push({ name: 'bench-domain', xml: accel === 'kvm' ? benchDomainXML() : benchDomainXML().replace("type='kvm'", "type='qemu'") });
 
