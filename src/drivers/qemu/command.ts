@@ -1601,6 +1601,42 @@ function unsupportedSource(): never {
   throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'disk source settings not supported yet');
 }
 
+/**
+ * An iSCSI LUN as QEMU's iscsi block driver takes it, for a disk and a SCSI host device alike:
+ * `name` is "target/lun" (LUN 0 when bare), the portal one TCP host, and an <auth> becomes the
+ * user plus a secret object `secretAlias` holding the password. `badLun` and `badAuth` raise
+ * each caller's own error.
+ */
+function iscsiProps(
+  b: Builder,
+  name: string,
+  host: XmlElement,
+  auth: XmlElement | undefined,
+  initiator: XmlElement | undefined,
+  secretAlias: string,
+  badLun: () => never,
+  badAuth: () => never,
+): Props {
+  const slash = name.lastIndexOf('/');
+  const lun = slash < 0 ? 0 : Number(name.slice(slash + 1));
+  if (!Number.isInteger(lun)) badLun();
+  let user: string | undefined;
+  let passwordSecret: string | undefined;
+  if (auth) {
+    const secret = child(auth, 'secret');
+    user = attr(auth, 'username');
+    const secrets = b.opts.secrets;
+    if (!secret || user === undefined || !secrets) return badAuth();
+    passwordSecret = secretAlias;
+    b.secretObject(passwordSecret, secrets.lookup({ type: attr(secret, 'type') ?? 'iscsi', uuid: attr(secret, 'uuid'), usage: attr(secret, 'usage') }));
+  }
+  return [
+    ['driver', 'iscsi'], ['portal', `${attr(host, 'name')}:${attr(host, 'port') ?? '3260'}`], ['target', slash < 0 ? name : name.slice(0, slash)],
+    ['lun', lun], ['transport', 'tcp'], ['user', user], ['password-secret', passwordSecret],
+    ['initiator-name', initiator ? attr(child(initiator, 'iqn'), 'name') : undefined],
+  ];
+}
+
 function storageProps(b: Builder, disk: DiskDef, img: ChainImage, index: number | string, top: boolean): Props {
   const src = img.source;
   const sa = (k: string): string | undefined => attrOf(src, k);
@@ -1732,25 +1768,9 @@ function storageProps(b: Builder, disk: DiskDef, img: ChainImage, index: number 
       const auth = others.find((c) => c.name === 'auth') ?? (top ? disk.extra.find((e) => e.name === 'auth') : undefined);
       const initiator = others.find((c) => c.name === 'initiator');
       if (hosts.length !== 1 || others.some((c) => c.name !== 'auth' && c.name !== 'initiator') || (attr(hosts[0], 'transport') ?? 'tcp') !== 'tcp') unsupportedSource();
-      const name = sa('name') ?? '';
-      const slash = name.lastIndexOf('/');
-      const target = slash < 0 ? name : name.slice(0, slash);
-      const lun = slash < 0 ? 0 : Number(name.slice(slash + 1));
-      if (!Number.isInteger(lun)) unsupportedSource();
-      let user: string | undefined;
-      let passwordSecret: string | undefined;
-      if (auth) {
-        const secret = child(auth, 'secret');
-        user = attr(auth, 'username');
-        if (!secret || user === undefined || !b.opts.secrets) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'disk authentication settings are not supported yet');
-        passwordSecret = `libvirt-${index}-storage-auth-secret0`;
-        b.secretObject(passwordSecret, b.opts.secrets.lookup({ type: attr(secret, 'type') ?? 'iscsi', uuid: attr(secret, 'uuid'), usage: attr(secret, 'usage') }));
-      }
-      const iqn = initiator ? attr(child(initiator, 'iqn'), 'name') : undefined;
-      return [
-        ['driver', 'iscsi'], ['portal', `${attr(hosts[0], 'name')}:${attr(hosts[0], 'port') ?? '3260'}`], ['target', target], ['lun', lun],
-        ['transport', 'tcp'], ['user', user], ['password-secret', passwordSecret], ['initiator-name', iqn],
-      ];
+      return iscsiProps(b, sa('name') ?? '', hosts[0], auth, initiator, `libvirt-${index}-storage-auth-secret0`, unsupportedSource, () => {
+        throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'disk authentication settings are not supported yet');
+      });
     }
     default:
       return unsupportedSource();
@@ -2652,24 +2672,7 @@ function buildScsiHostdev(b: Builder, h: HostdevDef, node: number): void {
     if (protocol !== 'iscsi' || hosts.length !== 1 || h.sourceChildren.some((c) => !['host', 'auth', 'initiator'].includes(c.name))) unsupported();
     if (h.sourceAttrs.some(([k]) => k !== 'protocol' && k !== 'name') || (attr(hosts[0], 'transport') ?? 'tcp') !== 'tcp') unsupported();
     const name = h.sourceAttrs.find(([k]) => k === 'name')?.[1] ?? '';
-    const slash = name.lastIndexOf('/');
-    const lun = slash < 0 ? 0 : Number(name.slice(slash + 1));
-    if (!Number.isInteger(lun)) unsupported();
-    let user: string | undefined;
-    let passwordSecret: string | undefined;
-    if (auth) {
-      const secret = child(auth, 'secret');
-      user = attr(auth, 'username');
-      const secrets = b.opts.secrets;
-      if (!secret || user === undefined || !secrets) return unsupported();
-      passwordSecret = `${backend}-secret0`;
-      b.secretObject(passwordSecret, secrets.lookup({ type: attr(secret, 'type') ?? 'iscsi', uuid: attr(secret, 'uuid'), usage: attr(secret, 'usage') }));
-    }
-    props = [
-      ['driver', 'iscsi'], ['portal', `${attr(hosts[0], 'name')}:${attr(hosts[0], 'port') ?? '3260'}`], ['target', slash < 0 ? name : name.slice(0, slash)],
-      ['lun', lun], ['transport', 'tcp'], ['user', user], ['password-secret', passwordSecret],
-      ['initiator-name', initiator ? attr(child(initiator, 'iqn'), 'name') : undefined],
-    ];
+    props = iscsiProps(b, name, hosts[0], auth, initiator, `${backend}-secret0`, unsupported, unsupported);
   }
   if (h.attrs.some(([k]) => k !== 'managed') || h.driver || h.shareable || h.extra.length > 0 || h.info.address?.type !== 'drive') unsupported();
   b.add('-blockdev', propsJSON([...props, ['node-name', backend], ['read-only', h.readonly]]));
