@@ -146,11 +146,17 @@ function buildEnv(cmd: Command, libDir: string, hostEnv: BuildCommandLineOptions
 /** The libvirt QEMU XML namespace (<qemu:commandline> and friends). */
 export const QEMU_NAMESPACE_URI = 'http://libvirt.org/schemas/domain/qemu/1.0';
 
+/** The prefixes the definition binds to the QEMU namespace (usually just 'qemu'). */
+function qemuNamespacePrefixes(def: DomainDef): Set<string> {
+  return new Set(def.namespaces.filter(([, uri]) => uri === QEMU_NAMESPACE_URI).map(([k]) => k.replace(/^xmlns:/, '')));
+}
+
 /** <qemu:commandline>: extra arguments and environment, in document order. */
 export function qemuNamespaceCommandline(def: DomainDef): { args: string[]; env: Array<[string, string]> } {
   const args: string[] = [];
   const env: Array<[string, string]> = [];
-  const prefixes = new Set(def.namespaces.filter(([, uri]) => uri === QEMU_NAMESPACE_URI).map(([k]) => k.replace(/^xmlns:/, '')));
+  if (def.namespaced.length === 0) return { args, env };
+  const prefixes = qemuNamespacePrefixes(def);
   for (const el of def.namespaced) {
     const [prefix, local] = el.name.split(':');
     if (!prefixes.has(prefix) || local !== 'commandline') continue;
@@ -212,7 +218,7 @@ function frontendPropertyValue(el: XmlElement): FrontendOverride {
 function qemuNamespaceSettings(def: DomainDef): QemuNamespaceSettings {
   const settings: QemuNamespaceSettings = { capsAdd: [], capsDel: [], frontend: new Map() };
   if (def.namespaced.length === 0) return settings;
-  const prefixes = new Set(def.namespaces.filter(([, uri]) => uri === QEMU_NAMESPACE_URI).map(([k]) => k.replace(/^xmlns:/, '')));
+  const prefixes = qemuNamespacePrefixes(def);
   for (const el of def.namespaced) {
     const [prefix, local] = el.name.split(':');
     if (!prefixes.has(prefix)) continue;
