@@ -444,6 +444,8 @@ export function qemuDomainDevicesPostParse(def: DomainDef, caps: QemuCaps, confi
  * (in steps of 0x1000) no other sPAPR VIO device uses.
  */
 function assignSpaprVioAddresses(def: DomainDef): void {
+  // Nothing to place (every non-pSeries guest): no walk over the devices.
+  if (!def.devices.controllers.some((c) => c.type === 'scsi' && c.model === 'ibmvscsi' && !c.info.address)) return;
   const regOf = (a: DeviceInfo['address']): number | undefined =>
     a?.type === 'spapr-vio' ? Number(a.attrs.find(([k]) => k === 'reg')?.[1]) : undefined;
   const used = new Set<number>();
@@ -691,7 +693,6 @@ function assignPciAddresses(def: DomainDef, hotplugSpare = true): void {
     taken.add(key);
     slots.reserve(a);
   }
-  for (const n of d.interfaces) if (n.type === 'hostdev' && pciOf(n.info)) slots.reserve(pciOf(n.info)!);
 
   // Fixed places: the PIIX3 functions on i440fx, the ICH9 ones on q35, the primary video.
   for (const c of d.controllers) {
