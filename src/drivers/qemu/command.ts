@@ -708,11 +708,12 @@ function buildMachine(b: Builder): void {
   const ramId = caps.findMachine(def.type, def.os.machine ?? 'pc')?.defaultRAMid;
   if (def.devices.memories.some((m) => simpleAttr(m, 'model') === 'nvdimm')) parts.push('nvdimm=on');
   const numa = def.cpu ? child(def.cpu, 'numa') : undefined;
-  if (hasHmat(numa, numaCellsOf(def))) {
+  const cells = numaCellsOf(def);
+  if (hasHmat(cells, numaInterconnects(numa, cells))) {
     if (!caps.has('numa.hmat')) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'HMAT is not supported with this QEMU');
     parts.push('hmat=on');
   }
-  if (numaCellsOf(def).length === 0 && ramId && !def.maxMemory) parts.push(`memory-backend=${ramId}`);
+  if (cells.length === 0 && ramId && !def.maxMemory) parts.push(`memory-backend=${ramId}`);
   if (def.launchSecurity) parts.push('confidential-guest-support=lsec0');
   pflashImages(def).forEach((_img, i) => parts.push(`pflash${i}=libvirt-pflash${i}-format`));
   const hpet = def.clock ? children(def.clock, 'timer').find((t) => attr(t, 'name') === 'hpet') : undefined;
@@ -913,8 +914,8 @@ function buildNuma(b: Builder): void {
   if (legacy && b.def.memoryBacking && attr(child(b.def.memoryBacking, 'allocation'), 'mode') === 'immediate') b.add('-mem-prealloc');
   if (cells.length === 0) return;
   const numa = child(b.def.cpu!, 'numa');
-  const hmat = hasHmat(numa, cells);
   const interconnects = numaInterconnects(numa, cells);
+  const hmat = hasHmat(cells, interconnects);
   const firstWithCpus = cells.findIndex((c) => attr(c, 'cpus') !== undefined);
   if (firstWithCpus < 0) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'At least one NUMA node has to have CPUs');
   cells.forEach((cell, i) => {
