@@ -423,6 +423,18 @@ class Builder {
     this.object([['qom-type', 'secret'], ['id', id], ['data', data], ['keyid', 'masterKey0'], ['iv', iv.toString('base64')], ['format', 'base64']]);
   }
 
+  /**
+   * qemu.conf's <what>_tls_x509_secret_uuid: the passphrase of the x509 key as secret object `id`
+   * (its id returned), or nothing when qemu.conf names no secret.
+   */
+  tlsKeySecret(id: string, secretUUID: string | undefined, what: string): string | undefined {
+    if (secretUUID === undefined) return undefined;
+    const secrets = this.opts.secrets;
+    if (!secrets) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `${what} TLS with a key passphrase secret needs secrets`);
+    this.secretObject(id, secrets.lookup({ type: 'tls', uuid: secretUUID }));
+    return id;
+  }
+
   /** qemuBuildTLSx509CommandLine: x509 credentials for a TLS endpoint. */
   tlsCredsObject(id: string, dir: string, listen: boolean, verify: boolean, passwordId?: string): void {
     // A client always verifies the server; a server verifies clients as qemu.conf says.
@@ -1687,13 +1699,7 @@ function storageProps(b: Builder, disk: DiskDef, img: ChainImage, index: number 
       if (tls === 'yes' || (tls === undefined && b.config.nbdTLS)) {
         // qemuDomainPrepareStorageSourceTLS: x509 client credentials from nbd_tls_x509_cert_dir.
         tlsCreds = `objlibvirt-${index}-storage_tls0`;
-        let passwordId: string | undefined;
-        const secretUUID = b.config.nbdTLSx509secretUUID;
-        if (secretUUID !== undefined) {
-          if (!b.opts.secrets) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'NBD TLS with a key passphrase secret needs secrets');
-          passwordId = `${tlsCreds}-secret0`;
-          b.secretObject(passwordId, b.opts.secrets.lookup({ type: 'tls', uuid: secretUUID }));
-        }
+        const passwordId = b.tlsKeySecret(`${tlsCreds}-secret0`, b.config.nbdTLSx509secretUUID, 'NBD');
         b.tlsCredsObject(tlsCreds, b.config.nbdTLSx509certdir ?? DEFAULT_NBD_TLS_DIR, false, true, passwordId);
       }
       return [['driver', 'nbd'], ['server', server], ['export', sa('name')], ['tls-creds', tlsCreds]];
@@ -1998,13 +2004,7 @@ function chardevBackend(b: Builder, chr: ChrDef): ChardevBackend {
       const tls = sa('tls');
       let tlsCreds: string | undefined;
       if (tls === 'yes' || (tls === undefined && b.config.chardevTLS)) {
-        let passwordId: string | undefined;
-        const secretUUID = b.config.chardevTLSx509secretUUID;
-        if (secretUUID !== undefined) {
-          if (!b.opts.secrets) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'chardev TLS with a key passphrase secret needs secrets');
-          passwordId = `char${chr.info.alias}-secret0`;
-          b.secretObject(passwordId, b.opts.secrets.lookup({ type: 'tls', uuid: secretUUID }));
-        }
+        const passwordId = b.tlsKeySecret(`char${chr.info.alias}-secret0`, b.config.chardevTLSx509secretUUID, 'chardev');
         tlsCreds = `objchar${chr.info.alias}_tls0`;
         b.tlsCredsObject(tlsCreds, b.config.chardevTLSx509certdir ?? DEFAULT_CHARDEV_TLS_DIR, listen, b.config.chardevTLSx509verify ?? false, passwordId);
       }
