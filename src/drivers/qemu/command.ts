@@ -2889,6 +2889,9 @@ function loaderUnsupported(def: DomainDef): boolean {
   return !loader.path;
 }
 
+/** The <features> virtnode turns into command-line options. */
+const SUPPORTED_FEATURES = new Set(['acpi', 'apic', 'pae', 'vmport', 'smm', 'hyperv', 'pvspinlock', 'ioapic', 'tcg']);
+
 /** Device kinds virtnode cannot yet put on a command line: refused rather than silently dropped. */
 function refuseUnsupported(def: DomainDef): void {
   const d = def.devices;
@@ -2912,11 +2915,10 @@ function refuseUnsupported(def: DomainDef): void {
   for (const [name, v] of unsupportedTop) {
     if (v !== undefined) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `<${name}> is not supported yet`);
   }
-  const featureOk = new Set(['acpi', 'apic', 'pae', 'vmport', 'smm', 'hyperv', 'pvspinlock', 'ioapic', 'tcg']);
   const tcg = def.features?.get('tcg');
   if (tcg && children(tcg).some((c) => c.name !== 'tb-cache')) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'feature \'tcg\' setting is not supported yet');
   for (const name of def.features?.keys() ?? []) {
-    if (!featureOk.has(name)) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `feature '${name}' is not supported yet`);
+    if (!SUPPORTED_FEATURES.has(name)) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `feature '${name}' is not supported yet`);
   }
   for (const disk of d.disks) {
     // <iotune> is applied over QMP (block_set_io_throttle) once QEMU runs, never on the command line.
