@@ -481,6 +481,7 @@ export function assignUsbPorts(def: DomainDef): void {
   for (const s of d.serials) if (targetType(s.target?.attrs) === 'usb-serial') infos.push(s.info);
   for (const snd of d.sounds) if (simpleAttr(snd, 'model') === 'usb') infos.push(snd.info);
   for (const r of d.redirdevs) if (simpleAttr(r, 'bus') === 'usb') infos.push(r.info);
+  if (infos.every((info) => info.address)) return;
   const used = new Set<string>();
   for (const info of infos) {
     const a = info.address;
@@ -492,8 +493,9 @@ export function assignUsbPorts(def: DomainDef): void {
     if (c.type !== 'usb' || c.model === 'none' || buses.has(c.index)) continue;
     buses.set(c.index, usbControllerPorts(c));
   }
+  const byIndex = [...buses].sort((x, y) => x[0] - y[0]);
   const free = (): [number, number] | undefined => {
-    for (const [bus, ports] of [...buses].sort((x, y) => x[0] - y[0])) {
+    for (const [bus, ports] of byIndex) {
       for (let port = 1; port <= ports; port++) if (!used.has(`${bus}:${port}`)) return [bus, port];
     }
     return undefined;
