@@ -754,10 +754,11 @@ function assignPciAddresses(def: DomainDef, hotplugSpare = true): void {
 
   if (!q35) {
     for (const c of d.controllers) if (c.type === 'pci' && controllerNeedsPci(def, c) && !c.info.address) setPci(c.info, slots.next());
-    const usb2 = new Map(d.controllers.filter((c) => c.type === 'usb' && USB2_FUNCTIONS[c.model ?? ''] !== undefined).map((c) => [c.info, c]));
+    const usb2Ctrls = d.controllers.filter((c) => c.type === 'usb' && USB2_FUNCTIONS[c.model ?? ''] !== undefined);
+    const usb2 = new Map(usb2Ctrls.map((c) => [c.info, c]));
     for (const info of wanted) {
       const companion = usb2.get(info);
-      if (companion) setPci(info, usb2CompanionAddress(companion, [...usb2.values()], slots));
+      if (companion) setPci(info, usb2CompanionAddress(companion, usb2Ctrls, slots));
       else setPci(info, slots.next());
     }
   } else {
