@@ -823,7 +823,7 @@ function fillIothreadIds(def: DomainDef): void {
   const list = def.iothreadids;
   if (!list) return;
   const listed = children(list, 'iothread');
-  const count = Number(def.iothreads ? textOf(def.iothreads) ?? 0 : 0);
+  const count = Number(textOf(def.iothreads) ?? 0);
   if (listed.length > count) {
     def.iothreads = { name: 'iothreads', attrs: def.iothreads?.attrs ?? new Map(), children: [{ text: String(listed.length) }], line: 0 };
     return;

@@ -93,7 +93,7 @@ function usbSourceNumber(h: HostdevDef, element: string, name: string): number {
  * one asked for by IDs is the one with them, wherever a start found it.
  */
 function usbSourceMatches(candidate: HostdevDef, wanted: HostdevDef): boolean {
-  const n = (h: HostdevDef, element: string, name: string) => usbSourceNumber(h, element, name);
+  const n = usbSourceNumber;
   if (n(wanted, 'address', 'bus') !== 0 && n(wanted, 'address', 'device') !== 0) {
     return n(candidate, 'address', 'bus') === n(wanted, 'address', 'bus') && n(candidate, 'address', 'device') === n(wanted, 'address', 'device');
   }

@@ -146,11 +146,17 @@ function buildEnv(cmd: Command, libDir: string, hostEnv: BuildCommandLineOptions
 /** The libvirt QEMU XML namespace (<qemu:commandline> and friends). */
 export const QEMU_NAMESPACE_URI = 'http://libvirt.org/schemas/domain/qemu/1.0';
 
+/** The prefixes the definition binds to the QEMU namespace (usually just 'qemu'). */
+function qemuNamespacePrefixes(def: DomainDef): Set<string> {
+  return new Set(def.namespaces.filter(([, uri]) => uri === QEMU_NAMESPACE_URI).map(([k]) => k.replace(/^xmlns:/, '')));
+}
+
 /** <qemu:commandline>: extra arguments and environment, in document order. */
 export function qemuNamespaceCommandline(def: DomainDef): { args: string[]; env: Array<[string, string]> } {
   const args: string[] = [];
   const env: Array<[string, string]> = [];
-  const prefixes = new Set(def.namespaces.filter(([, uri]) => uri === QEMU_NAMESPACE_URI).map(([k]) => k.replace(/^xmlns:/, '')));
+  if (def.namespaced.length === 0) return { args, env };
+  const prefixes = qemuNamespacePrefixes(def);
   for (const el of def.namespaced) {
     const [prefix, local] = el.name.split(':');
     if (!prefixes.has(prefix) || local !== 'commandline') continue;
@@ -212,7 +218,7 @@ function frontendPropertyValue(el: XmlElement): FrontendOverride {
 function qemuNamespaceSettings(def: DomainDef): QemuNamespaceSettings {
   const settings: QemuNamespaceSettings = { capsAdd: [], capsDel: [], frontend: new Map() };
   if (def.namespaced.length === 0) return settings;
-  const prefixes = new Set(def.namespaces.filter(([, uri]) => uri === QEMU_NAMESPACE_URI).map(([k]) => k.replace(/^xmlns:/, '')));
+  const prefixes = qemuNamespacePrefixes(def);
   for (const el of def.namespaced) {
     const [prefix, local] = el.name.split(':');
     if (!prefixes.has(prefix)) continue;
@@ -415,6 +421,18 @@ class Builder {
     const cipher = createCipheriv('aes-256-cbc', secrets.masterKey, iv);
     const data = Buffer.concat([cipher.update(value), cipher.final()]).toString('base64');
     this.object([['qom-type', 'secret'], ['id', id], ['data', data], ['keyid', 'masterKey0'], ['iv', iv.toString('base64')], ['format', 'base64']]);
+  }
+
+  /**
+   * qemu.conf's <what>_tls_x509_secret_uuid: the passphrase of the x509 key as secret object `id`
+   * (its id returned), or nothing when qemu.conf names no secret.
+   */
+  tlsKeySecret(id: string, secretUUID: string | undefined, what: string): string | undefined {
+    if (secretUUID === undefined) return undefined;
+    const secrets = this.opts.secrets;
+    if (!secrets) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `${what} TLS with a key passphrase secret needs secrets`);
+    this.secretObject(id, secrets.lookup({ type: 'tls', uuid: secretUUID }));
+    return id;
   }
 
   /** qemuBuildTLSx509CommandLine: x509 credentials for a TLS endpoint. */
@@ -702,11 +720,12 @@ function buildMachine(b: Builder): void {
   const ramId = caps.findMachine(def.type, def.os.machine ?? 'pc')?.defaultRAMid;
   if (def.devices.memories.some((m) => simpleAttr(m, 'model') === 'nvdimm')) parts.push('nvdimm=on');
   const numa = def.cpu ? child(def.cpu, 'numa') : undefined;
-  if (hasHmat(numa, numaCellsOf(def))) {
+  const cells = numaCellsOf(def);
+  if (hasHmat(cells, numaInterconnects(numa, cells))) {
     if (!caps.has('numa.hmat')) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'HMAT is not supported with this QEMU');
     parts.push('hmat=on');
   }
-  if (numaCellsOf(def).length === 0 && ramId && !def.maxMemory) parts.push(`memory-backend=${ramId}`);
+  if (cells.length === 0 && ramId && !def.maxMemory) parts.push(`memory-backend=${ramId}`);
   if (def.launchSecurity) parts.push('confidential-guest-support=lsec0');
   pflashImages(def).forEach((_img, i) => parts.push(`pflash${i}=libvirt-pflash${i}-format`));
   const hpet = def.clock ? children(def.clock, 'timer').find((t) => attr(t, 'name') === 'hpet') : undefined;
@@ -907,8 +926,8 @@ function buildNuma(b: Builder): void {
   if (legacy && b.def.memoryBacking && attr(child(b.def.memoryBacking, 'allocation'), 'mode') === 'immediate') b.add('-mem-prealloc');
   if (cells.length === 0) return;
   const numa = child(b.def.cpu!, 'numa');
-  const hmat = hasHmat(numa, cells);
   const interconnects = numaInterconnects(numa, cells);
+  const hmat = hasHmat(cells, interconnects);
   const firstWithCpus = cells.findIndex((c) => attr(c, 'cpus') !== undefined);
   if (firstWithCpus < 0) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'At least one NUMA node has to have CPUs');
   cells.forEach((cell, i) => {
@@ -1601,6 +1620,42 @@ function unsupportedSource(): never {
   throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'disk source settings not supported yet');
 }
 
+/**
+ * An iSCSI LUN as QEMU's iscsi block driver takes it, for a disk and a SCSI host device alike:
+ * `name` is "target/lun" (LUN 0 when bare), the portal one TCP host, and an <auth> becomes the
+ * user plus a secret object `secretAlias` holding the password. `badLun` and `badAuth` raise
+ * each caller's own error.
+ */
+function iscsiProps(
+  b: Builder,
+  name: string,
+  host: XmlElement,
+  auth: XmlElement | undefined,
+  initiator: XmlElement | undefined,
+  secretAlias: string,
+  badLun: () => never,
+  badAuth: () => never,
+): Props {
+  const slash = name.lastIndexOf('/');
+  const lun = slash < 0 ? 0 : Number(name.slice(slash + 1));
+  if (!Number.isInteger(lun)) badLun();
+  let user: string | undefined;
+  let passwordSecret: string | undefined;
+  if (auth) {
+    const secret = child(auth, 'secret');
+    user = attr(auth, 'username');
+    const secrets = b.opts.secrets;
+    if (!secret || user === undefined || !secrets) return badAuth();
+    passwordSecret = secretAlias;
+    b.secretObject(passwordSecret, secrets.lookup({ type: attr(secret, 'type') ?? 'iscsi', uuid: attr(secret, 'uuid'), usage: attr(secret, 'usage') }));
+  }
+  return [
+    ['driver', 'iscsi'], ['portal', `${attr(host, 'name')}:${attr(host, 'port') ?? '3260'}`], ['target', slash < 0 ? name : name.slice(0, slash)],
+    ['lun', lun], ['transport', 'tcp'], ['user', user], ['password-secret', passwordSecret],
+    ['initiator-name', initiator ? attr(child(initiator, 'iqn'), 'name') : undefined],
+  ];
+}
+
 function storageProps(b: Builder, disk: DiskDef, img: ChainImage, index: number | string, top: boolean): Props {
   const src = img.source;
   const sa = (k: string): string | undefined => attrOf(src, k);
@@ -1644,13 +1699,7 @@ function storageProps(b: Builder, disk: DiskDef, img: ChainImage, index: number 
       if (tls === 'yes' || (tls === undefined && b.config.nbdTLS)) {
         // qemuDomainPrepareStorageSourceTLS: x509 client credentials from nbd_tls_x509_cert_dir.
         tlsCreds = `objlibvirt-${index}-storage_tls0`;
-        let passwordId: string | undefined;
-        const secretUUID = b.config.nbdTLSx509secretUUID;
-        if (secretUUID !== undefined) {
-          if (!b.opts.secrets) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'NBD TLS with a key passphrase secret needs secrets');
-          passwordId = `${tlsCreds}-secret0`;
-          b.secretObject(passwordId, b.opts.secrets.lookup({ type: 'tls', uuid: secretUUID }));
-        }
+        const passwordId = b.tlsKeySecret(`${tlsCreds}-secret0`, b.config.nbdTLSx509secretUUID, 'NBD');
         b.tlsCredsObject(tlsCreds, b.config.nbdTLSx509certdir ?? DEFAULT_NBD_TLS_DIR, false, true, passwordId);
       }
       return [['driver', 'nbd'], ['server', server], ['export', sa('name')], ['tls-creds', tlsCreds]];
@@ -1732,25 +1781,9 @@ function storageProps(b: Builder, disk: DiskDef, img: ChainImage, index: number 
       const auth = others.find((c) => c.name === 'auth') ?? (top ? disk.extra.find((e) => e.name === 'auth') : undefined);
       const initiator = others.find((c) => c.name === 'initiator');
       if (hosts.length !== 1 || others.some((c) => c.name !== 'auth' && c.name !== 'initiator') || (attr(hosts[0], 'transport') ?? 'tcp') !== 'tcp') unsupportedSource();
-      const name = sa('name') ?? '';
-      const slash = name.lastIndexOf('/');
-      const target = slash < 0 ? name : name.slice(0, slash);
-      const lun = slash < 0 ? 0 : Number(name.slice(slash + 1));
-      if (!Number.isInteger(lun)) unsupportedSource();
-      let user: string | undefined;
-      let passwordSecret: string | undefined;
-      if (auth) {
-        const secret = child(auth, 'secret');
-        user = attr(auth, 'username');
-        if (!secret || user === undefined || !b.opts.secrets) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'disk authentication settings are not supported yet');
-        passwordSecret = `libvirt-${index}-storage-auth-secret0`;
-        b.secretObject(passwordSecret, b.opts.secrets.lookup({ type: attr(secret, 'type') ?? 'iscsi', uuid: attr(secret, 'uuid'), usage: attr(secret, 'usage') }));
-      }
-      const iqn = initiator ? attr(child(initiator, 'iqn'), 'name') : undefined;
-      return [
-        ['driver', 'iscsi'], ['portal', `${attr(hosts[0], 'name')}:${attr(hosts[0], 'port') ?? '3260'}`], ['target', target], ['lun', lun],
-        ['transport', 'tcp'], ['user', user], ['password-secret', passwordSecret], ['initiator-name', iqn],
-      ];
+      return iscsiProps(b, sa('name') ?? '', hosts[0], auth, initiator, `libvirt-${index}-storage-auth-secret0`, unsupportedSource, () => {
+        throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'disk authentication settings are not supported yet');
+      });
     }
     default:
       return unsupportedSource();
@@ -1971,13 +2004,7 @@ function chardevBackend(b: Builder, chr: ChrDef): ChardevBackend {
       const tls = sa('tls');
       let tlsCreds: string | undefined;
       if (tls === 'yes' || (tls === undefined && b.config.chardevTLS)) {
-        let passwordId: string | undefined;
-        const secretUUID = b.config.chardevTLSx509secretUUID;
-        if (secretUUID !== undefined) {
-          if (!b.opts.secrets) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'chardev TLS with a key passphrase secret needs secrets');
-          passwordId = `char${chr.info.alias}-secret0`;
-          b.secretObject(passwordId, b.opts.secrets.lookup({ type: 'tls', uuid: secretUUID }));
-        }
+        const passwordId = b.tlsKeySecret(`char${chr.info.alias}-secret0`, b.config.chardevTLSx509secretUUID, 'chardev');
         tlsCreds = `objchar${chr.info.alias}_tls0`;
         b.tlsCredsObject(tlsCreds, b.config.chardevTLSx509certdir ?? DEFAULT_CHARDEV_TLS_DIR, listen, b.config.chardevTLSx509verify ?? false, passwordId);
       }
@@ -2652,24 +2679,7 @@ function buildScsiHostdev(b: Builder, h: HostdevDef, node: number): void {
     if (protocol !== 'iscsi' || hosts.length !== 1 || h.sourceChildren.some((c) => !['host', 'auth', 'initiator'].includes(c.name))) unsupported();
     if (h.sourceAttrs.some(([k]) => k !== 'protocol' && k !== 'name') || (attr(hosts[0], 'transport') ?? 'tcp') !== 'tcp') unsupported();
     const name = h.sourceAttrs.find(([k]) => k === 'name')?.[1] ?? '';
-    const slash = name.lastIndexOf('/');
-    const lun = slash < 0 ? 0 : Number(name.slice(slash + 1));
-    if (!Number.isInteger(lun)) unsupported();
-    let user: string | undefined;
-    let passwordSecret: string | undefined;
-    if (auth) {
-      const secret = child(auth, 'secret');
-      user = attr(auth, 'username');
-      const secrets = b.opts.secrets;
-      if (!secret || user === undefined || !secrets) return unsupported();
-      passwordSecret = `${backend}-secret0`;
-      b.secretObject(passwordSecret, secrets.lookup({ type: attr(secret, 'type') ?? 'iscsi', uuid: attr(secret, 'uuid'), usage: attr(secret, 'usage') }));
-    }
-    props = [
-      ['driver', 'iscsi'], ['portal', `${attr(hosts[0], 'name')}:${attr(hosts[0], 'port') ?? '3260'}`], ['target', slash < 0 ? name : name.slice(0, slash)],
-      ['lun', lun], ['transport', 'tcp'], ['user', user], ['password-secret', passwordSecret],
-      ['initiator-name', initiator ? attr(child(initiator, 'iqn'), 'name') : undefined],
-    ];
+    props = iscsiProps(b, name, hosts[0], auth, initiator, `${backend}-secret0`, unsupported, unsupported);
   }
   if (h.attrs.some(([k]) => k !== 'managed') || h.driver || h.shareable || h.extra.length > 0 || h.info.address?.type !== 'drive') unsupported();
   b.add('-blockdev', propsJSON([...props, ['node-name', backend], ['read-only', h.readonly]]));
@@ -2879,6 +2889,9 @@ function loaderUnsupported(def: DomainDef): boolean {
   return !loader.path;
 }
 
+/** The <features> virtnode turns into command-line options. */
+const SUPPORTED_FEATURES = new Set(['acpi', 'apic', 'pae', 'vmport', 'smm', 'hyperv', 'pvspinlock', 'ioapic', 'tcg']);
+
 /** Device kinds virtnode cannot yet put on a command line: refused rather than silently dropped. */
 function refuseUnsupported(def: DomainDef): void {
   const d = def.devices;
@@ -2902,11 +2915,10 @@ function refuseUnsupported(def: DomainDef): void {
   for (const [name, v] of unsupportedTop) {
     if (v !== undefined) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `<${name}> is not supported yet`);
   }
-  const featureOk = new Set(['acpi', 'apic', 'pae', 'vmport', 'smm', 'hyperv', 'pvspinlock', 'ioapic', 'tcg']);
   const tcg = def.features?.get('tcg');
   if (tcg && children(tcg).some((c) => c.name !== 'tb-cache')) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, 'feature \'tcg\' setting is not supported yet');
   for (const name of def.features?.keys() ?? []) {
-    if (!featureOk.has(name)) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `feature '${name}' is not supported yet`);
+    if (!SUPPORTED_FEATURES.has(name)) throw virError(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_QEMU, `feature '${name}' is not supported yet`);
   }
   for (const disk of d.disks) {
     // <iotune> is applied over QMP (block_set_io_throttle) once QEMU runs, never on the command line.

@@ -97,8 +97,9 @@ function validateInterconnect(ic: HmatInterconnect, cells: XmlElement[]): void {
   }
 }
 
-export function hasHmat(numa: XmlElement | undefined, cells: XmlElement[]): boolean {
-  return numaInterconnects(numa, cells).length > 0 || cells.some((c) => children(c, 'cache').length > 0);
+/** Whether the guest has an HMAT: some interconnect (as numaInterconnects gives them) or cell cache. */
+export function hasHmat(cells: XmlElement[], interconnects: HmatInterconnect[]): boolean {
+  return interconnects.length > 0 || cells.some((c) => children(c, 'cache').length > 0);
 }
 
 /**

@@ -444,6 +444,8 @@ export function qemuDomainDevicesPostParse(def: DomainDef, caps: QemuCaps, confi
  * (in steps of 0x1000) no other sPAPR VIO device uses.
  */
 function assignSpaprVioAddresses(def: DomainDef): void {
+  // Nothing to place (every non-pSeries guest): no walk over the devices.
+  if (!def.devices.controllers.some((c) => c.type === 'scsi' && c.model === 'ibmvscsi' && !c.info.address)) return;
   const regOf = (a: DeviceInfo['address']): number | undefined =>
     a?.type === 'spapr-vio' ? Number(a.attrs.find(([k]) => k === 'reg')?.[1]) : undefined;
   const used = new Set<number>();
@@ -479,6 +481,7 @@ export function assignUsbPorts(def: DomainDef): void {
   for (const s of d.serials) if (targetType(s.target?.attrs) === 'usb-serial') infos.push(s.info);
   for (const snd of d.sounds) if (simpleAttr(snd, 'model') === 'usb') infos.push(snd.info);
   for (const r of d.redirdevs) if (simpleAttr(r, 'bus') === 'usb') infos.push(r.info);
+  if (infos.every((info) => info.address)) return;
   const used = new Set<string>();
   for (const info of infos) {
     const a = info.address;
@@ -490,8 +493,9 @@ export function assignUsbPorts(def: DomainDef): void {
     if (c.type !== 'usb' || c.model === 'none' || buses.has(c.index)) continue;
     buses.set(c.index, usbControllerPorts(c));
   }
+  const byIndex = [...buses].sort((x, y) => x[0] - y[0]);
   const free = (): [number, number] | undefined => {
-    for (const [bus, ports] of [...buses].sort((x, y) => x[0] - y[0])) {
+    for (const [bus, ports] of byIndex) {
       for (let port = 1; port <= ports; port++) if (!used.has(`${bus}:${port}`)) return [bus, port];
     }
     return undefined;
@@ -691,7 +695,6 @@ function assignPciAddresses(def: DomainDef, hotplugSpare = true): void {
     taken.add(key);
     slots.reserve(a);
   }
-  for (const n of d.interfaces) if (n.type === 'hostdev' && pciOf(n.info)) slots.reserve(pciOf(n.info)!);
 
   // Fixed places: the PIIX3 functions on i440fx, the ICH9 ones on q35, the primary video.
   for (const c of d.controllers) {
@@ -751,10 +754,11 @@ function assignPciAddresses(def: DomainDef, hotplugSpare = true): void {
 
   if (!q35) {
     for (const c of d.controllers) if (c.type === 'pci' && controllerNeedsPci(def, c) && !c.info.address) setPci(c.info, slots.next());
-    const usb2 = new Map(d.controllers.filter((c) => c.type === 'usb' && USB2_FUNCTIONS[c.model ?? ''] !== undefined).map((c) => [c.info, c]));
+    const usb2Ctrls = d.controllers.filter((c) => c.type === 'usb' && USB2_FUNCTIONS[c.model ?? ''] !== undefined);
+    const usb2 = new Map(usb2Ctrls.map((c) => [c.info, c]));
     for (const info of wanted) {
       const companion = usb2.get(info);
-      if (companion) setPci(info, usb2CompanionAddress(companion, [...usb2.values()], slots));
+      if (companion) setPci(info, usb2CompanionAddress(companion, usb2Ctrls, slots));
       else setPci(info, slots.next());
     }
   } else {

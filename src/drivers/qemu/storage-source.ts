@@ -13,6 +13,7 @@ import {
   VIR_FROM_STORAGE,
   virError,
 } from '../../error';
+import { makeElement } from './postparse';
 
 /** What the storage driver says about a pool (virStoragePoolGetXMLDesc, virStoragePoolIsActive). */
 export interface StoragePoolInfo {
@@ -51,10 +52,6 @@ const LOCAL_VOLUME_TYPES: Record<string, { type: string; attr: string }> = {
   block: { type: 'block', attr: 'dev' },
   dir: { type: 'dir', attr: 'dir' },
 };
-
-function element(name: string, attrs: Array<[string, string]>, kids: XmlElement[] = []): XmlElement {
-  return { name, attrs: new Map(attrs), children: kids, line: 0 };
-}
 
 /**
  * The disk as it starts: a volume disk turned into what its volume is, any other disk as it is.
@@ -127,15 +124,15 @@ function iscsiLunName(pool: StoragePoolInfo, volume: string): string {
 /** The pool's host (port 3260 unless it says), CHAP auth and initiator (unless the disk names one), as a source of its own would give them. */
 function iscsiPoolElements(pool: StoragePoolInfo, own: XmlElement[]): XmlElement[] {
   const host = pool.hosts![0];
-  const out = [element('host', [['name', host.name], ['port', String(host.port ?? 3260)]])];
+  const out = [makeElement('host', [['name', host.name], ['port', String(host.port ?? 3260)]])];
   if (pool.auth) {
     const ref: Array<[string, string]> = [['type', 'iscsi']];
     if (pool.auth.secret.uuid !== undefined) ref.push(['uuid', pool.auth.secret.uuid]);
     if (pool.auth.secret.usage !== undefined) ref.push(['usage', pool.auth.secret.usage]);
-    out.push(element('auth', [['username', pool.auth.username]], [element('secret', ref)]));
+    out.push(makeElement('auth', [['username', pool.auth.username]], [makeElement('secret', ref)]));
   }
   if (pool.initiatorIqn !== undefined && !own.some((c) => c.name === 'initiator')) {
-    out.push(element('initiator', [], [element('iqn', [['name', pool.initiatorIqn]])]));
+    out.push(makeElement('initiator', [], [makeElement('iqn', [['name', pool.initiatorIqn]])]));
   }
   return out;
 }
