@@ -25,7 +25,7 @@ import { attr, child, children, parseXML, textOf, type XmlElement, type XmlNode 
 import { VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, VIR_FROM_QEMU, virError } from '../../error';
 import { formatPciAddress, type PciAddress } from '../../util/pci';
 import type { QemuCaps } from './capabilities';
-import { nvramDirOf, type QemuDriverConfig } from './config';
+import { nvramDirOf, nvramPathIn, type QemuDriverConfig } from './config';
 import { memoryAlias } from './memory';
 
 /** A synthetic element, as if parsed: attributes in the order given. */
@@ -409,7 +409,7 @@ function defaultNvram(def: DomainDef, config: QemuDriverConfig): void {
   const get = (k: string): string | undefined => loader?.attrs.find(([n]) => n === k)?.[1];
   if (!loader || get('type') !== 'pflash' || get('readonly') !== 'yes') return;
   def.os.nvram ??= { attrs: [], children: [] };
-  if (!def.os.nvram.path && !def.os.nvram.attrs.some(([k]) => k === 'type')) def.os.nvram.path = `${nvramDirOf(config)}/${def.name}_VARS.fd`;
+  if (!def.os.nvram.path && !def.os.nvram.attrs.some(([k]) => k === 'type')) def.os.nvram.path = nvramPathIn(nvramDirOf(config), def.name);
 }
 
 /** The per-device defaults (qemuDomainDeviceDefPostParse) and addresses (qemuDomainAssignAddresses). */

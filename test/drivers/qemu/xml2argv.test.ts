@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { QemuCaps } from '../../../src/drivers/qemu/capabilities';
+import { readCaseList } from '../../support/libvirt-qemu-oracle';
 import { FAKE_BASIC_FLAGS, fakeTestCaps, loadTestCaps, xml2argv, xml2xml } from '../../../src/tools/qemu-test-env';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
@@ -21,14 +22,6 @@ const FAKE_CAPS_CASES: Record<string, string[]> = {
   'net-virtio-teaming': ['vfio-pci'],
   'net-virtio-teaming-hostdev': ['vfio-pci'],
 };
-
-function readList(file: string): string[] {
-  return fs
-    .readFileSync(path.join(__dirname, file), 'utf8')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('#'));
-}
 
 /** Every case: `<name>.x86_64-latest` (real caps) or `<name>` (fake caps). */
 function argvCases(): string[] {
@@ -108,7 +101,7 @@ function goldenSuite(
       return;
     }
     const all = cases();
-    const passing = readList(listFile);
+    const passing = readCaseList(path.join(__dirname, listFile));
 
     it(`${listFile} names existing cases, each once`, function () {
       assert.equal(new Set(passing).size, passing.length, 'duplicate entries');
